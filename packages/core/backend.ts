@@ -1,0 +1,356 @@
+/**
+ * The backend interface, and {@link defineBackend}, which wraps a backend's
+ * raw implementation with the validation every backend shares. A backend
+ * author writes a {@link BackendImpl} (storage, prepare, run) and never
+ * checks a shape, a weight length or an owner: the wrapper has done it, the
+ * same way for every backend.
+ *
+ * @module
+ */
+
+import { descriptorKey, type OpDescriptor, validateDescriptor } from "./descriptors.ts";
+import { BackendMismatchError, DisposedError, ShapeError } from "./errors.ts";
+import {
+  inferGeometry,
+  type OpGeometry,
+  type Shape,
+  shapeSize,
+  validateShape,
+} from "./geometry.ts";
+import { Tensor, type TensorOwner, tensorState } from "./tensor.ts";
+import { type OpWeights, validateWeights, type WeightsFor } from "./weights.ts";
+
+/** What a backend can do here. */
+export interface BackendCapabilities {
+  /** Where tensors live. */
+  readonly device: "cpu" | "gpu";
+  /** Whether kernels use SIMD (WebAssembly SIMD128, GPU lanes). */
+  readonly simd: boolean;
+  /** Whether kernels use relaxed-SIMD fused multiply-add. */
+  readonly relaxedSimd: boolean;
+  /** Threads a kernel may use. */
+  readonly threads: number;
+  /** Whether `run` only enqueues work, so results are ready after `sync()` or `download()`. */
+  readonly asynchronous: boolean;
+}
+
+/** Memory held by a backend. */
+export interface MemoryStats {
+  readonly tensors: number;
+  readonly kernels: number;
+  /** Bytes held by live tensors' data. */
+  readonly tensorBytes: number;
+  /** The most tensor bytes held at once. */
+  readonly peakTensorBytes: number;
+  /** Backend-specific figures (e.g. linear memory size), when it reports any. */
+  readonly detail?: Readonly<Record<string, number>>;
+}
+
+/**
+ * A backend's raw implementation. `S` is its tensor storage, `K` its prepared
+ * kernel. Every argument it receives has been validated by {@link defineBackend}.
+ */
+export interface BackendImpl<S, K> {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  /** Storage for `size` float32 values, zero-filled. */
+  allocate(size: number): S;
+  /** Copies `data` (exactly the storage's size) in. */
+  write(storage: S, data: Float32Array): void;
+  /** Copies `size` values out, after pending work. */
+  read(storage: S, size: number): Promise<Float32Array>;
+  release(storage: S): void;
+  /** Packs validated weights into the kernel's own layout, once. */
+  prepare(descriptor: OpDescriptor, weights: OpWeights): K | Promise<K>;
+  /** Computes (or enqueues) the operator; `output` never aliases an input. */
+  run(kernel: K, inputs: readonly S[], output: S, geometry: OpGeometry): void;
+  releaseKernel(kernel: K): void;
+  /** Resolves when all enqueued work has finished. */
+  sync(): Promise<void>;
+  /** Backend-specific memory figures. */
+  memoryDetail?(): Record<string, number>;
+  dispose(): void;
+}
+
+/** A prepared operator: descriptor plus weights packed for one backend. */
+export interface Kernel<D extends OpDescriptor = OpDescriptor> {
+  readonly descriptor: D;
+  /** {@link descriptorKey} of the descriptor. */
+  readonly key: string;
+  /** Name of the backend that prepared it. */
+  readonly backend: string;
+  readonly disposed: boolean;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** A backend, as users see it. Create one with its package's factory. */
+export interface Backend extends Disposable {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  readonly disposed: boolean;
+  /** Copies `data` into a new tensor of `shape`. */
+  upload(data: Float32Array | readonly number[], shape: Shape): Tensor;
+  /** A new zero-filled tensor, e.g. a reusable output buffer. */
+  zeros(shape: Shape): Tensor;
+  /** Reads a tensor back (after pending work). */
+  download(tensor: Tensor): Promise<Float32Array>;
+  /** Validates the descriptor and weights, and packs the weights once. */
+  prepare<D extends OpDescriptor>(descriptor: D, weights?: WeightsFor<D>): Promise<Kernel<D>>;
+  /**
+   * Runs a kernel. Returns `output` when given (it must have the output shape
+   * and belong to this backend), else a new tensor. On asynchronous backends
+   * the work is enqueued; `download` and `sync` wait for it.
+   */
+  run(kernel: Kernel, inputs: readonly Tensor[], output?: Tensor): Tensor;
+  /** Resolves when every enqueued run has finished. */
+  sync(): Promise<void>;
+  memoryStats(): MemoryStats;
+  /** Frees every tensor and kernel this backend still holds. Idempotent. */
+  dispose(): void;
+}
+
+class PreparedKernel<D extends OpDescriptor, K> implements Kernel<D> {
+  readonly descriptor: D;
+  readonly key: string;
+  readonly owner: ValidatingBackend<unknown, K>;
+  readonly inner: K;
+  #disposed = false;
+
+  constructor(owner: ValidatingBackend<unknown, K>, descriptor: D, inner: K) {
+    this.owner = owner;
+    this.descriptor = descriptor;
+    this.key = descriptorKey(descriptor);
+    this.inner = inner;
+  }
+
+  get backend(): string {
+    return this.owner.name;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.owner.releaseKernel(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+class ValidatingBackend<S, K> implements Backend, TensorOwner {
+  readonly #impl: BackendImpl<S, K>;
+  readonly #tensors = new Set<Tensor>();
+  readonly #kernels = new Set<PreparedKernel<OpDescriptor, K>>();
+  #tensorBytes = 0;
+  #peakTensorBytes = 0;
+  #disposed = false;
+
+  constructor(impl: BackendImpl<S, K>) {
+    this.#impl = impl;
+  }
+
+  get name(): string {
+    return this.#impl.name;
+  }
+
+  get capabilities(): BackendCapabilities {
+    return this.#impl.capabilities;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw new DisposedError(`backend ${this.name}`);
+  }
+
+  #storage(field: string, tensor: Tensor): S {
+    const state = tensor instanceof Tensor ? tensorState(tensor) : undefined;
+    if (state === undefined) {
+      throw new BackendMismatchError(field, tensor, "is not a Tensor");
+    }
+    if (state.owner !== this) {
+      throw new BackendMismatchError(
+        field,
+        `tensor of backend ${state.owner.name}`,
+        `belongs to another backend instance, not this ${this.name} backend`,
+      );
+    }
+    if (state.disposed) throw new DisposedError(field);
+    return state.storage as S;
+  }
+
+  #adopt(shape: Shape, storage: S): Tensor {
+    const tensor = new Tensor(this, shape, storage);
+    this.#tensors.add(tensor);
+    this.#tensorBytes += 4 * tensor.size;
+    this.#peakTensorBytes = Math.max(this.#peakTensorBytes, this.#tensorBytes);
+    return tensor;
+  }
+
+  upload(data: Float32Array | readonly number[], shape: Shape): Tensor {
+    this.#alive();
+    validateShape("shape", shape);
+    const size = shapeSize(shape);
+    if (!(data instanceof Float32Array) && !Array.isArray(data)) {
+      throw new ShapeError("data", data, "must be a Float32Array or an array of numbers");
+    }
+    if (data.length !== size) {
+      throw new ShapeError(
+        "data.length",
+        data.length,
+        `must equal the size of shape [${shape.join(", ")}] (${size})`,
+      );
+    }
+    const storage = this.#impl.allocate(size);
+    this.#impl.write(storage, data instanceof Float32Array ? data : Float32Array.from(data));
+    return this.#adopt(shape, storage);
+  }
+
+  zeros(shape: Shape): Tensor {
+    this.#alive();
+    validateShape("shape", shape);
+    return this.#adopt(shape, this.#impl.allocate(shapeSize(shape)));
+  }
+
+  download(tensor: Tensor): Promise<Float32Array> {
+    try {
+      this.#alive();
+      return this.#impl.read(this.#storage("tensor", tensor), tensor.size);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  releaseTensor(tensor: Tensor): void {
+    if (this.#disposed || !this.#tensors.delete(tensor)) return;
+    this.#tensorBytes -= 4 * tensor.size;
+    this.#impl.release(tensorState(tensor)!.storage as S);
+  }
+
+  async prepare<D extends OpDescriptor>(
+    descriptor: D,
+    weights?: WeightsFor<D>,
+  ): Promise<Kernel<D>> {
+    this.#alive();
+    const canonical = validateDescriptor(descriptor) as D;
+    validateWeights(canonical, weights);
+    const inner = await this.#impl.prepare(canonical, weights);
+    this.#alive();
+    const kernel = new PreparedKernel(this as ValidatingBackend<unknown, K>, canonical, inner);
+    this.#kernels.add(kernel);
+    return kernel;
+  }
+
+  releaseKernel(kernel: PreparedKernel<OpDescriptor, K>): void {
+    if (this.#disposed || !this.#kernels.delete(kernel)) return;
+    this.#impl.releaseKernel(kernel.inner);
+  }
+
+  run(kernel: Kernel, inputs: readonly Tensor[], output?: Tensor): Tensor {
+    this.#alive();
+    if (!(kernel instanceof PreparedKernel)) {
+      throw new BackendMismatchError("kernel", kernel, "is not a kernel from backend.prepare");
+    }
+    if (kernel.owner !== (this as unknown)) {
+      throw new BackendMismatchError(
+        "kernel",
+        `kernel of backend ${kernel.backend}`,
+        `was prepared by another backend instance, not this ${this.name} backend`,
+      );
+    }
+    if (kernel.disposed) throw new DisposedError("kernel");
+    if (!Array.isArray(inputs)) {
+      throw new ShapeError("inputs", inputs, "must be an array of tensors");
+    }
+    const storages = inputs.map((tensor, i) => this.#storage(`inputs[${i}]`, tensor));
+    const geometry = inferGeometry(kernel.descriptor, inputs.map((tensor) => tensor.shape));
+    let result = output;
+    if (result === undefined) {
+      result = this.#adopt(
+        geometry.outputShape,
+        this.#impl.allocate(shapeSize(geometry.outputShape)),
+      );
+    } else {
+      this.#storage("output", result);
+      const want = geometry.outputShape;
+      if (result.shape.length !== want.length || result.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError("output.shape", result.shape, `must be [${want.join(", ")}]`);
+      }
+      if (inputs.includes(result)) {
+        throw new ShapeError("output", "an input tensor", "must not alias an input");
+      }
+    }
+    this.#impl.run(kernel.inner as K, storages, tensorState(result)!.storage as S, geometry);
+    return result;
+  }
+
+  sync(): Promise<void> {
+    if (this.#disposed) return Promise.reject(new DisposedError(`backend ${this.name}`));
+    return this.#impl.sync();
+  }
+
+  memoryStats(): MemoryStats {
+    return {
+      tensors: this.#tensors.size,
+      kernels: this.#kernels.size,
+      tensorBytes: this.#tensorBytes,
+      peakTensorBytes: this.#peakTensorBytes,
+      detail: this.#impl.memoryDetail?.(),
+    };
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    for (const kernel of [...this.#kernels]) kernel.dispose();
+    for (const tensor of [...this.#tensors]) tensor.dispose();
+    this.#disposed = true;
+    this.#impl.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Wraps a raw implementation into a {@link Backend} that validates every
+ * call the same way for every backend: descriptors, weights, input shapes,
+ * tensor ownership, disposal.
+ *
+ * @example
+ * ```ts
+ * import { type BackendImpl, defineBackend, softmax } from "@mobileops/core";
+ * // A toy backend storing plain arrays; only softmax is implemented.
+ * const impl: BackendImpl<Float32Array, null> = {
+ *   name: "toy",
+ *   capabilities: { device: "cpu", simd: false, relaxedSimd: false, threads: 1, asynchronous: false },
+ *   allocate: (size) => new Float32Array(size),
+ *   write: (storage, data) => storage.set(data),
+ *   read: (storage) => Promise.resolve(storage.slice()),
+ *   release: () => {},
+ *   prepare: () => null,
+ *   run: (_kernel, [x], y) => {
+ *     const sum = x.reduce((s, v) => s + Math.exp(v), 0);
+ *     x.forEach((v, i) => (y[i] = Math.exp(v) / sum));
+ *   },
+ *   releaseKernel: () => {},
+ *   sync: () => Promise.resolve(),
+ *   dispose: () => {},
+ * };
+ * using backend = defineBackend(impl);
+ * const kernel = await backend.prepare(softmax());
+ * const y = await backend.run(kernel, [backend.upload([0, 0], [1, 2])]).download();
+ * console.assert(y[0] === 0.5);
+ * ```
+ */
+export function defineBackend<S, K>(impl: BackendImpl<S, K>): Backend {
+  return new ValidatingBackend(impl);
+}

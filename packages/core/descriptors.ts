@@ -1,0 +1,541 @@
+/**
+ * Operator descriptors: readonly plain data that says what an operator
+ * computes, independent of any backend. Every constructor validates its
+ * arguments and returns a frozen object; {@link descriptorKey} gives a stable
+ * cache key.
+ *
+ * @module
+ */
+
+import { DescriptorError } from "./errors.ts";
+
+/** The activation fused into an operator's epilogue. */
+export type Activation = "none" | "relu" | "relu6";
+
+/** Explicit padding `[top, bottom, left, right]`, or a rule that derives it. */
+export type Padding =
+  | "valid"
+  | "same"
+  | readonly [top: number, bottom: number, left: number, right: number];
+
+/** A `[height, width]` pair. */
+export type Pair = readonly [height: number, width: number];
+
+/** A pair, or one number used for both height and width. */
+export type PairLike = number | readonly [number, number];
+
+/**
+ * 2-D convolution over an NHWC tensor, with `groups` channel groups and a
+ * fused bias + activation epilogue. Depthwise, pointwise, group and dense
+ * convolutions are all this one type; see {@link convKind}.
+ *
+ * Filter layout is OHWI: `[outChannels][kernelH][kernelW][inChannels / groups]`.
+ * Output channel `o` belongs to group `floor(o / (outChannels / groups))` and
+ * reads that group's input channels.
+ */
+export interface Conv2dDescriptor {
+  readonly op: "conv2d";
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Padding;
+  readonly dilation: Pair;
+  readonly groups: number;
+  readonly bias: boolean;
+  readonly activation: Activation;
+}
+
+/** Average pooling; `countIncludePad` decides whether padded cells count in the divisor. */
+export interface AvgPool2dDescriptor {
+  readonly op: "avgPool2d";
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Padding;
+  readonly countIncludePad: boolean;
+}
+
+/** Max pooling; padded cells never win. */
+export interface MaxPool2dDescriptor {
+  readonly op: "maxPool2d";
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Padding;
+}
+
+/** Channel shuffle: output channel `j·g + i` takes input channel `i·(C/g) + j`. */
+export interface ChannelShuffleDescriptor {
+  readonly op: "channelShuffle";
+  readonly groups: number;
+}
+
+/** Element-wise sum of two tensors of one shape, then the activation. */
+export interface AddDescriptor {
+  readonly op: "add";
+  readonly activation: Activation;
+}
+
+/** Concatenation of NHWC tensors along channels, in input order, then the activation. */
+export interface ConcatDescriptor {
+  readonly op: "concat";
+  readonly activation: Activation;
+}
+
+/** Mean over height and width: `[N,H,W,C]` → `[N,1,1,C]`. */
+export interface GlobalAvgPoolDescriptor {
+  readonly op: "globalAvgPool";
+}
+
+/**
+ * Fully connected layer over the flattened per-batch features.
+ * Weight layout: `[outFeatures][inFeatures]`. Output shape `[N, outFeatures]`.
+ */
+export interface FullyConnectedDescriptor {
+  readonly op: "fullyConnected";
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+  readonly activation: Activation;
+}
+
+/** Softmax over the last axis. */
+export interface SoftmaxDescriptor {
+  readonly op: "softmax";
+}
+
+/** Any operator descriptor. */
+export type OpDescriptor =
+  | Conv2dDescriptor
+  | AvgPool2dDescriptor
+  | MaxPool2dDescriptor
+  | ChannelShuffleDescriptor
+  | AddDescriptor
+  | ConcatDescriptor
+  | GlobalAvgPoolDescriptor
+  | FullyConnectedDescriptor
+  | SoftmaxDescriptor;
+
+/** The operator names. */
+export type OpName = OpDescriptor["op"];
+
+const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
+
+function positiveInteger(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new DescriptorError(field, value, "must be a positive integer");
+  }
+  return value;
+}
+
+function pair(field: string, value: PairLike): Pair {
+  if (typeof value === "number") {
+    positiveInteger(field, value);
+    return Object.freeze([value, value] as const);
+  }
+  if (!Array.isArray(value) || value.length !== 2) {
+    throw new DescriptorError(field, value, "must be a positive integer or a [height, width] pair");
+  }
+  positiveInteger(`${field}[0]`, value[0]);
+  positiveInteger(`${field}[1]`, value[1]);
+  return Object.freeze([value[0], value[1]] as const);
+}
+
+function padding(field: string, value: Padding): Padding {
+  if (value === "valid" || value === "same") return value;
+  if (!Array.isArray(value) || value.length !== 4) {
+    throw new DescriptorError(
+      field,
+      value,
+      'must be "valid", "same" or [top, bottom, left, right]',
+    );
+  }
+  value.forEach((side, i) => {
+    if (typeof side !== "number" || !Number.isInteger(side) || side < 0) {
+      throw new DescriptorError(`${field}[${i}]`, side, "must be a non-negative integer");
+    }
+  });
+  return Object.freeze([value[0], value[1], value[2], value[3]] as const);
+}
+
+function activation(field: string, value: Activation): Activation {
+  if (!ACTIVATIONS.includes(value)) {
+    throw new DescriptorError(field, value, `must be one of ${ACTIVATIONS.join(", ")}`);
+  }
+  return value;
+}
+
+function boolean(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new DescriptorError(field, value, "must be a boolean");
+  return value;
+}
+
+/** Options of {@link conv2d}. */
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernel: PairLike;
+  /** Default 1. */
+  stride?: PairLike;
+  /** Default `"valid"`. */
+  padding?: Padding;
+  /** Default 1. */
+  dilation?: PairLike;
+  /** Default 1 (dense). */
+  groups?: number;
+  /** Default `false`. */
+  bias?: boolean;
+  /** Default `"none"`. */
+  activation?: Activation;
+}
+
+/**
+ * The general convolution descriptor. Prefer the named forms
+ * ({@link depthwiseConv2d}, {@link pointwiseConv2d}, {@link groupConv2d},
+ * {@link denseConv2d}) where one fits.
+ *
+ * @example
+ * ```ts
+ * import { conv2d } from "@mobileops/core";
+ * const d = conv2d({ inChannels: 8, outChannels: 16, kernel: 3, padding: "same", groups: 2 });
+ * console.assert(d.kernel[0] === 3 && d.groups === 2 && d.activation === "none");
+ * ```
+ */
+export function conv2d(options: Conv2dOptions): Conv2dDescriptor {
+  const inChannels = positiveInteger("inChannels", options.inChannels);
+  const outChannels = positiveInteger("outChannels", options.outChannels);
+  const groups = positiveInteger("groups", options.groups ?? 1);
+  if (inChannels % groups !== 0) {
+    throw new DescriptorError("groups", groups, `must divide inChannels (${inChannels})`);
+  }
+  if (outChannels % groups !== 0) {
+    throw new DescriptorError(
+      "outChannels",
+      outChannels,
+      `must be a multiple of groups (${groups})`,
+    );
+  }
+  return Object.freeze({
+    op: "conv2d",
+    inChannels,
+    outChannels,
+    kernel: pair("kernel", options.kernel),
+    stride: pair("stride", options.stride ?? 1),
+    padding: padding("padding", options.padding ?? "valid"),
+    dilation: pair("dilation", options.dilation ?? 1),
+    groups,
+    bias: boolean("bias", options.bias ?? false),
+    activation: activation("activation", options.activation ?? "none"),
+  });
+}
+
+/** Options of {@link depthwiseConv2d}. */
+export interface DepthwiseConv2dOptions
+  extends Omit<Conv2dOptions, "inChannels" | "outChannels" | "groups"> {
+  channels: number;
+  /** Channel multiplier: output channel `c·multiplier + k` filters input channel `c`. Default 1. */
+  multiplier?: number;
+}
+
+/**
+ * Depthwise convolution: `groups = channels`, `outChannels = channels × multiplier`.
+ *
+ * @example
+ * ```ts
+ * import { depthwiseConv2d } from "@mobileops/core";
+ * const d = depthwiseConv2d({ channels: 32, kernel: 3, stride: 2, padding: "same" });
+ * console.assert(d.groups === 32 && d.outChannels === 32);
+ * ```
+ */
+export function depthwiseConv2d(options: DepthwiseConv2dOptions): Conv2dDescriptor {
+  const channels = positiveInteger("channels", options.channels);
+  const multiplier = positiveInteger("multiplier", options.multiplier ?? 1);
+  return conv2d({
+    ...options,
+    inChannels: channels,
+    outChannels: channels * multiplier,
+    groups: channels,
+  });
+}
+
+/** Options of {@link pointwiseConv2d}. */
+export type PointwiseConv2dOptions = Omit<Conv2dOptions, "kernel" | "padding" | "dilation">;
+
+/**
+ * 1×1 convolution (optionally grouped, as in ShuffleNet's group pointwise layers).
+ *
+ * @example
+ * ```ts
+ * import { pointwiseConv2d } from "@mobileops/core";
+ * const d = pointwiseConv2d({ inChannels: 240, outChannels: 60, groups: 3, activation: "relu" });
+ * console.assert(d.kernel[0] === 1 && d.groups === 3);
+ * ```
+ */
+export function pointwiseConv2d(options: PointwiseConv2dOptions): Conv2dDescriptor {
+  return conv2d({ ...options, kernel: 1, padding: "valid", dilation: 1 });
+}
+
+/**
+ * Group convolution: `1 < groups < inChannels`, any kernel.
+ *
+ * @example
+ * ```ts
+ * import { groupConv2d } from "@mobileops/core";
+ * const d = groupConv2d({ inChannels: 384, outChannels: 384, groups: 8, kernel: 1 });
+ * console.assert(d.groups === 8);
+ * ```
+ */
+export function groupConv2d(options: Conv2dOptions & { groups: number }): Conv2dDescriptor {
+  const groups = positiveInteger("groups", options.groups);
+  const inChannels = positiveInteger("inChannels", options.inChannels);
+  if (groups < 2 || groups >= inChannels) {
+    throw new DescriptorError(
+      "groups",
+      groups,
+      `a group convolution needs 1 < groups < inChannels (${inChannels})`,
+    );
+  }
+  return conv2d(options);
+}
+
+/**
+ * Dense (ungrouped) convolution, e.g. the 3×3 stem of both networks.
+ *
+ * @example
+ * ```ts
+ * import { denseConv2d } from "@mobileops/core";
+ * const d = denseConv2d({ inChannels: 3, outChannels: 32, kernel: 3, stride: 2, padding: [1, 1, 1, 1] });
+ * console.assert(d.groups === 1);
+ * ```
+ */
+export function denseConv2d(options: Omit<Conv2dOptions, "groups">): Conv2dDescriptor {
+  return conv2d({ ...options, groups: 1 });
+}
+
+/** The named form a convolution descriptor takes, for dispatch to specialised kernels. */
+export type ConvKind = "depthwise" | "pointwise" | "group" | "dense";
+
+/**
+ * Classifies a convolution: `depthwise` when every group holds one input
+ * channel (and there is more than one), `group` for other grouped convolutions,
+ * `pointwise` for ungrouped 1×1, `dense` otherwise. One-channel depthwise is
+ * mathematically a dense convolution and is classified as such.
+ *
+ * @example
+ * ```ts
+ * import { convKind, pointwiseConv2d } from "@mobileops/core";
+ * console.assert(convKind(pointwiseConv2d({ inChannels: 4, outChannels: 8 })) === "pointwise");
+ * ```
+ */
+export function convKind(d: Conv2dDescriptor): ConvKind {
+  if (d.groups > 1 && d.groups === d.inChannels) return "depthwise";
+  if (d.groups > 1) return "group";
+  return d.kernel[0] === 1 && d.kernel[1] === 1 ? "pointwise" : "dense";
+}
+
+/** Options shared by the pooling constructors. */
+export interface Pool2dOptions {
+  kernel: PairLike;
+  /** Default: the kernel size. */
+  stride?: PairLike;
+  /** Default `"valid"`. */
+  padding?: Padding;
+}
+
+/**
+ * Average pooling descriptor.
+ *
+ * @example
+ * ```ts
+ * import { avgPool2d } from "@mobileops/core";
+ * const d = avgPool2d({ kernel: 3, stride: 2, padding: [1, 1, 1, 1], countIncludePad: true });
+ * console.assert(d.countIncludePad);
+ * ```
+ */
+export function avgPool2d(
+  options: Pool2dOptions & { countIncludePad?: boolean },
+): AvgPool2dDescriptor {
+  const kernel = pair("kernel", options.kernel);
+  return Object.freeze({
+    op: "avgPool2d",
+    kernel,
+    stride: pair("stride", options.stride ?? kernel),
+    padding: padding("padding", options.padding ?? "valid"),
+    countIncludePad: boolean("countIncludePad", options.countIncludePad ?? false),
+  });
+}
+
+/**
+ * Max pooling descriptor.
+ *
+ * @example
+ * ```ts
+ * import { maxPool2d } from "@mobileops/core";
+ * const d = maxPool2d({ kernel: 3, stride: 2, padding: [1, 1, 1, 1] });
+ * console.assert(d.stride[0] === 2);
+ * ```
+ */
+export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
+  const kernel = pair("kernel", options.kernel);
+  return Object.freeze({
+    op: "maxPool2d",
+    kernel,
+    stride: pair("stride", options.stride ?? kernel),
+    padding: padding("padding", options.padding ?? "valid"),
+  });
+}
+
+/**
+ * Channel shuffle with `groups` groups (ShuffleNet's reshape(g, C/g) → transpose → reshape).
+ *
+ * @example
+ * ```ts
+ * import { channelShuffle } from "@mobileops/core";
+ * console.assert(channelShuffle({ groups: 3 }).groups === 3);
+ * ```
+ */
+export function channelShuffle(options: { groups: number }): ChannelShuffleDescriptor {
+  return Object.freeze({ op: "channelShuffle", groups: positiveInteger("groups", options.groups) });
+}
+
+/**
+ * Element-wise add of two same-shaped tensors with a fused activation.
+ *
+ * @example
+ * ```ts
+ * import { add } from "@mobileops/core";
+ * console.assert(add({ activation: "relu" }).activation === "relu");
+ * ```
+ */
+export function add(options: { activation?: Activation } = {}): AddDescriptor {
+  return Object.freeze({
+    op: "add",
+    activation: activation("activation", options.activation ?? "none"),
+  });
+}
+
+/**
+ * Channel concatenation with a fused activation.
+ *
+ * @example
+ * ```ts
+ * import { concat } from "@mobileops/core";
+ * console.assert(concat().op === "concat");
+ * ```
+ */
+export function concat(options: { activation?: Activation } = {}): ConcatDescriptor {
+  return Object.freeze({
+    op: "concat",
+    activation: activation("activation", options.activation ?? "none"),
+  });
+}
+
+/**
+ * Global average pooling descriptor.
+ *
+ * @example
+ * ```ts
+ * import { globalAvgPool } from "@mobileops/core";
+ * console.assert(globalAvgPool().op === "globalAvgPool");
+ * ```
+ */
+export function globalAvgPool(): GlobalAvgPoolDescriptor {
+  return Object.freeze({ op: "globalAvgPool" });
+}
+
+/**
+ * Fully connected layer descriptor.
+ *
+ * @example
+ * ```ts
+ * import { fullyConnected } from "@mobileops/core";
+ * const d = fullyConnected({ inFeatures: 1024, outFeatures: 1000, bias: true });
+ * console.assert(d.outFeatures === 1000);
+ * ```
+ */
+export function fullyConnected(options: {
+  inFeatures: number;
+  outFeatures: number;
+  bias?: boolean;
+  activation?: Activation;
+}): FullyConnectedDescriptor {
+  return Object.freeze({
+    op: "fullyConnected",
+    inFeatures: positiveInteger("inFeatures", options.inFeatures),
+    outFeatures: positiveInteger("outFeatures", options.outFeatures),
+    bias: boolean("bias", options.bias ?? false),
+    activation: activation("activation", options.activation ?? "none"),
+  });
+}
+
+/**
+ * Softmax over the last axis.
+ *
+ * @example
+ * ```ts
+ * import { softmax } from "@mobileops/core";
+ * console.assert(softmax().op === "softmax");
+ * ```
+ */
+export function softmax(): SoftmaxDescriptor {
+  return Object.freeze({ op: "softmax" });
+}
+
+/**
+ * Re-validates a descriptor that did not come from a constructor (e.g. parsed
+ * from JSON), returning the frozen canonical form. Throws {@link DescriptorError}.
+ *
+ * @example
+ * ```ts
+ * import { validateDescriptor } from "@mobileops/core";
+ * const d = validateDescriptor(JSON.parse('{"op":"channelShuffle","groups":4}'));
+ * console.assert(d.op === "channelShuffle");
+ * ```
+ */
+export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
+  if (descriptor === null || typeof descriptor !== "object") {
+    throw new DescriptorError("descriptor", descriptor, "must be an operator descriptor object");
+  }
+  switch (descriptor.op) {
+    case "conv2d":
+      return conv2d(descriptor);
+    case "avgPool2d":
+      return avgPool2d(descriptor);
+    case "maxPool2d":
+      return maxPool2d(descriptor);
+    case "channelShuffle":
+      return channelShuffle(descriptor);
+    case "add":
+      return add(descriptor);
+    case "concat":
+      return concat(descriptor);
+    case "globalAvgPool":
+      return globalAvgPool();
+    case "fullyConnected":
+      return fullyConnected(descriptor);
+    case "softmax":
+      return softmax();
+    default:
+      throw new DescriptorError(
+        "op",
+        (descriptor as { op: unknown }).op,
+        "is not a known operator",
+      );
+  }
+}
+
+/**
+ * A stable cache key: the same descriptor always gives the same string,
+ * whatever the key order of the object it was built from.
+ *
+ * @example
+ * ```ts
+ * import { descriptorKey, pointwiseConv2d } from "@mobileops/core";
+ * const a = pointwiseConv2d({ inChannels: 4, outChannels: 8 });
+ * const b = pointwiseConv2d({ outChannels: 8, inChannels: 4 });
+ * console.assert(descriptorKey(a) === descriptorKey(b));
+ * ```
+ */
+export function descriptorKey(descriptor: OpDescriptor): string {
+  const canonical = validateDescriptor(descriptor) as unknown as Record<string, unknown>;
+  return JSON.stringify(canonical, Object.keys(canonical).sort());
+}

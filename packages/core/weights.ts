@@ -1,0 +1,191 @@
+/**
+ * Weight sets for the operators that have them, their validation, and
+ * BatchNorm folding.
+ *
+ * @module
+ */
+
+import type { Conv2dDescriptor, FullyConnectedDescriptor, OpDescriptor } from "./descriptors.ts";
+import { WeightsError } from "./errors.ts";
+
+/** Convolution weights: OHWI filter, optional per-output-channel bias. */
+export interface ConvWeights {
+  readonly filter: Float32Array;
+  readonly bias?: Float32Array;
+}
+
+/** Fully connected weights: `[outFeatures][inFeatures]` matrix, optional bias. */
+export interface FullyConnectedWeights {
+  readonly weights: Float32Array;
+  readonly bias?: Float32Array;
+}
+
+/** The weights an operator takes (`undefined` for weightless operators). */
+export type WeightsFor<D extends OpDescriptor> = D extends Conv2dDescriptor ? ConvWeights
+  : D extends FullyConnectedDescriptor ? FullyConnectedWeights
+  : undefined;
+
+/** Any operator's weights. */
+export type OpWeights = ConvWeights | FullyConnectedWeights | undefined;
+
+/**
+ * Number of filter elements a convolution needs:
+ * `outChannels · kernelH · kernelW · inChannels / groups`.
+ *
+ * @example
+ * ```ts
+ * import { convFilterSize, depthwiseConv2d } from "@mobileops/core";
+ * console.assert(convFilterSize(depthwiseConv2d({ channels: 3, kernel: 3 })) === 27);
+ * ```
+ */
+export function convFilterSize(d: Conv2dDescriptor): number {
+  return d.outChannels * d.kernel[0] * d.kernel[1] * (d.inChannels / d.groups);
+}
+
+function float32Array(field: string, value: unknown, length: number) {
+  if (!(value instanceof Float32Array)) {
+    throw new WeightsError(field, value, `must be a Float32Array of length ${length}`);
+  }
+  if (value.length !== length) {
+    throw new WeightsError(
+      field,
+      value,
+      `length ${value.length} does not match the expected ${length}`,
+    );
+  }
+  for (let i = 0; i < value.length; i++) {
+    if (!Number.isFinite(value[i])) {
+      throw new WeightsError(`${field}[${i}]`, value[i], "must be finite");
+    }
+  }
+}
+
+function optionalBias(field: string, value: unknown, wanted: boolean, length: number) {
+  if (!wanted) {
+    if (value !== undefined) {
+      throw new WeightsError(field, value, "given, but the descriptor has bias: false");
+    }
+    return;
+  }
+  if (value === undefined) {
+    throw new WeightsError(field, value, "missing, but the descriptor has bias: true");
+  }
+  float32Array(field, value, length);
+}
+
+/**
+ * Checks that `weights` fit `descriptor`. Throws {@link WeightsError} naming
+ * the field, or returns the weights unchanged.
+ *
+ * @example
+ * ```ts
+ * import { pointwiseConv2d, validateWeights, WeightsError } from "@mobileops/core";
+ * const d = pointwiseConv2d({ inChannels: 4, outChannels: 2 });
+ * validateWeights(d, { filter: new Float32Array(8) });
+ * try {
+ *   validateWeights(d, { filter: new Float32Array(7) });
+ * } catch (e) {
+ *   console.assert(e instanceof WeightsError);
+ * }
+ * ```
+ */
+export function validateWeights<D extends OpDescriptor>(
+  descriptor: D,
+  weights: WeightsFor<D> | undefined,
+): WeightsFor<D> {
+  switch (descriptor.op) {
+    case "conv2d": {
+      if (weights === null || typeof weights !== "object") {
+        throw new WeightsError("weights", weights, "conv2d needs { filter, bias? }");
+      }
+      const w = weights as ConvWeights;
+      float32Array("weights.filter", w.filter, convFilterSize(descriptor));
+      optionalBias("weights.bias", w.bias, descriptor.bias, descriptor.outChannels);
+      return weights as WeightsFor<D>;
+    }
+    case "fullyConnected": {
+      if (weights === null || typeof weights !== "object") {
+        throw new WeightsError("weights", weights, "fullyConnected needs { weights, bias? }");
+      }
+      const w = weights as FullyConnectedWeights;
+      float32Array("weights.weights", w.weights, descriptor.inFeatures * descriptor.outFeatures);
+      optionalBias("weights.bias", w.bias, descriptor.bias, descriptor.outFeatures);
+      return weights as WeightsFor<D>;
+    }
+    default:
+      if (weights !== undefined) {
+        throw new WeightsError("weights", weights, `${descriptor.op} takes no weights`);
+      }
+      return weights as WeightsFor<D>;
+  }
+}
+
+/** BatchNorm parameters, one value per channel. */
+export interface BatchNormParams {
+  readonly gamma: Float32Array;
+  readonly beta: Float32Array;
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+  /** Default 1e-3 (TensorFlow/Keras); PyTorch uses 1e-5. */
+  readonly epsilon?: number;
+}
+
+/**
+ * Folds an inference-mode BatchNorm into the preceding convolution:
+ * `scale = γ / √(σ² + ε)`, `filter'[o] = filter[o]·scale[o]`,
+ * `bias'[o] = (bias[o] − μ[o])·scale[o] + β[o]`. The result always has a bias,
+ * so the folded layer's descriptor needs `bias: true`. Computed in float64,
+ * rounded once to float32.
+ *
+ * @example
+ * ```ts
+ * import { foldBatchNorm } from "@mobileops/core";
+ * const one = new Float32Array([1]);
+ * const folded = foldBatchNorm(
+ *   { filter: new Float32Array([2, 4]) },
+ *   { gamma: new Float32Array([3]), beta: one, mean: one, variance: new Float32Array([1]), epsilon: 0 },
+ * );
+ * console.assert(folded.filter.join() === "6,12" && folded.bias![0] === -2);
+ * ```
+ */
+export function foldBatchNorm(conv: ConvWeights, bn: BatchNormParams): Required<ConvWeights> {
+  const channels = bn.gamma.length;
+  for (const field of ["beta", "mean", "variance"] as const) {
+    if (!(bn[field] instanceof Float32Array) || bn[field].length !== channels) {
+      throw new WeightsError(
+        `bn.${field}`,
+        bn[field],
+        `must be a Float32Array of length ${channels}`,
+      );
+    }
+  }
+  if (conv.filter.length % channels !== 0) {
+    throw new WeightsError(
+      "conv.filter",
+      conv.filter,
+      `length ${conv.filter.length} is not a multiple of the ${channels} BatchNorm channels`,
+    );
+  }
+  if (conv.bias !== undefined && conv.bias.length !== channels) {
+    throw new WeightsError("conv.bias", conv.bias, `must have length ${channels}`);
+  }
+  const epsilon = bn.epsilon ?? 1e-3;
+  if (!(epsilon >= 0)) throw new WeightsError("bn.epsilon", epsilon, "must be non-negative");
+  const perChannel = conv.filter.length / channels;
+  const filter = new Float32Array(conv.filter.length);
+  const bias = new Float32Array(channels);
+  for (let o = 0; o < channels; o++) {
+    const variance = bn.variance[o] + epsilon;
+    if (!(variance > 0)) {
+      throw new WeightsError(
+        `bn.variance[${o}]`,
+        bn.variance[o],
+        "variance + epsilon must be positive",
+      );
+    }
+    const scale = bn.gamma[o] / Math.sqrt(variance);
+    for (let i = o * perChannel; i < (o + 1) * perChannel; i++) filter[i] = conv.filter[i] * scale;
+    bias[o] = ((conv.bias?.[o] ?? 0) - bn.mean[o]) * scale + bn.beta[o];
+  }
+  return { filter, bias };
+}
