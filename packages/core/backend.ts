@@ -327,6 +327,7 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type BackendImpl, defineBackend, softmax } from "@mobileops/core";
  * // A toy backend storing plain arrays; only softmax is implemented.
  * const impl: BackendImpl<Float32Array, null> = {
@@ -348,7 +349,7 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
  * using backend = defineBackend(impl);
  * const kernel = await backend.prepare(softmax());
  * const y = await backend.run(kernel, [backend.upload([0, 0], [1, 2])]).download();
- * console.assert(y[0] === 0.5);
+ * assert(y[0] === 0.5);
  * ```
  */
 export function defineBackend<S, K>(impl: BackendImpl<S, K>): Backend {

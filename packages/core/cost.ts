@@ -26,10 +26,11 @@ export interface OpCost {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2d, opCost } from "@mobileops/core";
  * // The seed's worked example: standard 3×3 conv, 64×64×3 → 4 channels, "same".
  * const cost = opCost(conv2d({ inChannels: 3, outChannels: 4, kernel: 3, padding: "same" }), [[1, 64, 64, 3]]);
- * console.assert(cost.multiplyAdds === 442_368 && cost.parameters === 108);
+ * assert(cost.multiplyAdds === 442_368 && cost.parameters === 108);
  * ```
  */
 export function opCost(descriptor: OpDescriptor, inputShapes: readonly Shape[]): OpCost {

@@ -195,9 +195,10 @@ export interface Conv2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { conv2d } from "@mobileops/core";
  * const d = conv2d({ inChannels: 8, outChannels: 16, kernel: 3, padding: "same", groups: 2 });
- * console.assert(d.kernel[0] === 3 && d.groups === 2 && d.activation === "none");
+ * assert(d.kernel[0] === 3 && d.groups === 2 && d.activation === "none");
  * ```
  */
 export function conv2d(options: Conv2dOptions): Conv2dDescriptor {
@@ -241,9 +242,10 @@ export interface DepthwiseConv2dOptions
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { depthwiseConv2d } from "@mobileops/core";
  * const d = depthwiseConv2d({ channels: 32, kernel: 3, stride: 2, padding: "same" });
- * console.assert(d.groups === 32 && d.outChannels === 32);
+ * assert(d.groups === 32 && d.outChannels === 32);
  * ```
  */
 export function depthwiseConv2d(options: DepthwiseConv2dOptions): Conv2dDescriptor {
@@ -265,9 +267,10 @@ export type PointwiseConv2dOptions = Omit<Conv2dOptions, "kernel" | "padding" | 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pointwiseConv2d } from "@mobileops/core";
  * const d = pointwiseConv2d({ inChannels: 240, outChannels: 60, groups: 3, activation: "relu" });
- * console.assert(d.kernel[0] === 1 && d.groups === 3);
+ * assert(d.kernel[0] === 1 && d.groups === 3);
  * ```
  */
 export function pointwiseConv2d(options: PointwiseConv2dOptions): Conv2dDescriptor {
@@ -279,9 +282,10 @@ export function pointwiseConv2d(options: PointwiseConv2dOptions): Conv2dDescript
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { groupConv2d } from "@mobileops/core";
  * const d = groupConv2d({ inChannels: 384, outChannels: 384, groups: 8, kernel: 1 });
- * console.assert(d.groups === 8);
+ * assert(d.groups === 8);
  * ```
  */
 export function groupConv2d(options: Conv2dOptions & { groups: number }): Conv2dDescriptor {
@@ -302,9 +306,10 @@ export function groupConv2d(options: Conv2dOptions & { groups: number }): Conv2d
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denseConv2d } from "@mobileops/core";
  * const d = denseConv2d({ inChannels: 3, outChannels: 32, kernel: 3, stride: 2, padding: [1, 1, 1, 1] });
- * console.assert(d.groups === 1);
+ * assert(d.groups === 1);
  * ```
  */
 export function denseConv2d(options: Omit<Conv2dOptions, "groups">): Conv2dDescriptor {
@@ -322,8 +327,9 @@ export type ConvKind = "depthwise" | "pointwise" | "group" | "dense";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convKind, pointwiseConv2d } from "@mobileops/core";
- * console.assert(convKind(pointwiseConv2d({ inChannels: 4, outChannels: 8 })) === "pointwise");
+ * assert(convKind(pointwiseConv2d({ inChannels: 4, outChannels: 8 })) === "pointwise");
  * ```
  */
 export function convKind(d: Conv2dDescriptor): ConvKind {
@@ -346,9 +352,10 @@ export interface Pool2dOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { avgPool2d } from "@mobileops/core";
  * const d = avgPool2d({ kernel: 3, stride: 2, padding: [1, 1, 1, 1], countIncludePad: true });
- * console.assert(d.countIncludePad);
+ * assert(d.countIncludePad);
  * ```
  */
 export function avgPool2d(
@@ -369,9 +376,10 @@ export function avgPool2d(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maxPool2d } from "@mobileops/core";
  * const d = maxPool2d({ kernel: 3, stride: 2, padding: [1, 1, 1, 1] });
- * console.assert(d.stride[0] === 2);
+ * assert(d.stride[0] === 2);
  * ```
  */
 export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
@@ -389,8 +397,9 @@ export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { channelShuffle } from "@mobileops/core";
- * console.assert(channelShuffle({ groups: 3 }).groups === 3);
+ * assert(channelShuffle({ groups: 3 }).groups === 3);
  * ```
  */
 export function channelShuffle(options: { groups: number }): ChannelShuffleDescriptor {
@@ -402,8 +411,9 @@ export function channelShuffle(options: { groups: number }): ChannelShuffleDescr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { add } from "@mobileops/core";
- * console.assert(add({ activation: "relu" }).activation === "relu");
+ * assert(add({ activation: "relu" }).activation === "relu");
  * ```
  */
 export function add(options: { activation?: Activation } = {}): AddDescriptor {
@@ -418,8 +428,9 @@ export function add(options: { activation?: Activation } = {}): AddDescriptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concat } from "@mobileops/core";
- * console.assert(concat().op === "concat");
+ * assert(concat().op === "concat");
  * ```
  */
 export function concat(options: { activation?: Activation } = {}): ConcatDescriptor {
@@ -434,8 +445,9 @@ export function concat(options: { activation?: Activation } = {}): ConcatDescrip
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { globalAvgPool } from "@mobileops/core";
- * console.assert(globalAvgPool().op === "globalAvgPool");
+ * assert(globalAvgPool().op === "globalAvgPool");
  * ```
  */
 export function globalAvgPool(): GlobalAvgPoolDescriptor {
@@ -447,9 +459,10 @@ export function globalAvgPool(): GlobalAvgPoolDescriptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fullyConnected } from "@mobileops/core";
  * const d = fullyConnected({ inFeatures: 1024, outFeatures: 1000, bias: true });
- * console.assert(d.outFeatures === 1000);
+ * assert(d.outFeatures === 1000);
  * ```
  */
 export function fullyConnected(options: {
@@ -472,8 +485,9 @@ export function fullyConnected(options: {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { softmax } from "@mobileops/core";
- * console.assert(softmax().op === "softmax");
+ * assert(softmax().op === "softmax");
  * ```
  */
 export function softmax(): SoftmaxDescriptor {
@@ -486,9 +500,10 @@ export function softmax(): SoftmaxDescriptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateDescriptor } from "@mobileops/core";
  * const d = validateDescriptor(JSON.parse('{"op":"channelShuffle","groups":4}'));
- * console.assert(d.op === "channelShuffle");
+ * assert(d.op === "channelShuffle");
  * ```
  */
 export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
@@ -529,10 +544,11 @@ export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { descriptorKey, pointwiseConv2d } from "@mobileops/core";
  * const a = pointwiseConv2d({ inChannels: 4, outChannels: 8 });
  * const b = pointwiseConv2d({ outChannels: 8, inChannels: 4 });
- * console.assert(descriptorKey(a) === descriptorKey(b));
+ * assert(descriptorKey(a) === descriptorKey(b));
  * ```
  */
 export function descriptorKey(descriptor: OpDescriptor): string {

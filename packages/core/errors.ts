@@ -33,9 +33,10 @@ export class MobileOpsError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InvalidArgumentError } from "@mobileops/core";
  * const error = new InvalidArgumentError("groups", 3, "must divide inChannels (8)");
- * console.assert(error.message === "groups = 3: must divide inChannels (8)");
+ * assert(error.message === "groups = 3: must divide inChannels (8)");
  * ```
  */
 export class InvalidArgumentError extends MobileOpsError {

@@ -28,8 +28,9 @@ export interface OpGeometry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shapeSize } from "@mobileops/core";
- * console.assert(shapeSize([1, 7, 9, 3]) === 189);
+ * assert(shapeSize([1, 7, 9, 3]) === 189);
  * ```
  */
 export function shapeSize(shape: Shape): number {
@@ -43,11 +44,12 @@ export function shapeSize(shape: Shape): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ShapeError, validateShape } from "@mobileops/core";
  * try {
  *   validateShape("shape", [1, 0, 4, 4]);
  * } catch (e) {
- *   console.assert(e instanceof ShapeError && e.message.startsWith("shape[1] = 0"));
+ *   assert(e instanceof ShapeError && e.message.startsWith("shape[1] = 0"));
  * }
  * ```
  */
@@ -76,9 +78,10 @@ export function effectiveKernel(kernel: number, dilation: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolvePadding } from "@mobileops/core";
  * const pad = resolvePadding("same", [224, 224], [3, 3], [2, 2], [1, 1]);
- * console.assert(pad.join() === "0,1,0,1");
+ * assert(pad.join() === "0,1,0,1");
  * ```
  */
 export function resolvePadding(
@@ -154,9 +157,10 @@ const NO_PADDING: Pad4 = [0, 0, 0, 0];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { depthwiseConv2d, inferGeometry } from "@mobileops/core";
  * const g = inferGeometry(depthwiseConv2d({ channels: 64, kernel: 3, stride: 2, padding: "same" }), [[1, 112, 112, 64]]);
- * console.assert(g.outputShape.join() === "1,56,56,64");
+ * assert(g.outputShape.join() === "1,56,56,64");
  * ```
  */
 export function inferGeometry(descriptor: OpDescriptor, inputShapes: readonly Shape[]): OpGeometry {

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { depthwiseConv2d, inferGeometry, opCost } from "@mobileops/core";
  * const dw = depthwiseConv2d({ channels: 64, kernel: 3, padding: "same", activation: "relu6" });
- * console.assert(inferGeometry(dw, [[1, 112, 112, 64]]).outputShape.join() === "1,112,112,64");
- * console.assert(opCost(dw, [[1, 112, 112, 64]]).multiplyAdds === 112 * 112 * 64 * 9);
+ * assert(inferGeometry(dw, [[1, 112, 112, 64]]).outputShape.join() === "1,112,112,64");
+ * assert(opCost(dw, [[1, 112, 112, 64]]).multiplyAdds === 112 * 112 * 64 * 9);
  * ```
  *
  * @module

@@ -40,11 +40,12 @@ const states = new WeakMap<Tensor, TensorState>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createJsBackend } from "@mobileops/backend-js";
  * const backend = await createJsBackend();
  * {
  *   using t = backend.upload(new Float32Array([1, 2, 3]), [1, 1, 1, 3]);
- *   console.assert((await t.download())[2] === 3);
+ *   assert((await t.download())[2] === 3);
  * }
  * backend.dispose();
  * ```

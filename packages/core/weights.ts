@@ -34,8 +34,9 @@ export type OpWeights = ConvWeights | FullyConnectedWeights | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convFilterSize, depthwiseConv2d } from "@mobileops/core";
- * console.assert(convFilterSize(depthwiseConv2d({ channels: 3, kernel: 3 })) === 27);
+ * assert(convFilterSize(depthwiseConv2d({ channels: 3, kernel: 3 })) === 27);
  * ```
  */
 export function convFilterSize(d: Conv2dDescriptor): number {
@@ -79,13 +80,14 @@ function optionalBias(field: string, value: unknown, wanted: boolean, length: nu
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pointwiseConv2d, validateWeights, WeightsError } from "@mobileops/core";
  * const d = pointwiseConv2d({ inChannels: 4, outChannels: 2 });
  * validateWeights(d, { filter: new Float32Array(8) });
  * try {
  *   validateWeights(d, { filter: new Float32Array(7) });
  * } catch (e) {
- *   console.assert(e instanceof WeightsError);
+ *   assert(e instanceof WeightsError);
  * }
  * ```
  */
@@ -139,13 +141,14 @@ export interface BatchNormParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { foldBatchNorm } from "@mobileops/core";
  * const one = new Float32Array([1]);
  * const folded = foldBatchNorm(
  *   { filter: new Float32Array([2, 4]) },
  *   { gamma: new Float32Array([3]), beta: one, mean: one, variance: new Float32Array([1]), epsilon: 0 },
  * );
- * console.assert(folded.filter.join() === "6,12" && folded.bias![0] === -2);
+ * assert(folded.filter.join() === "6,12" && folded.bias![0] === -2);
  * ```
  */
 export function foldBatchNorm(conv: ConvWeights, bn: BatchNormParams): Required<ConvWeights> {
