@@ -348,6 +348,28 @@ export interface Pool2dOptions {
 }
 
 /**
+ * Pool padding must be smaller than the kernel on every side, so that no
+ * window lies wholly in padding (its max or average would be undefined).
+ */
+function poolPadding(value: Padding, kernel: Pair): Padding {
+  const checked = padding("padding", value);
+  if (typeof checked === "string") return checked;
+  checked.forEach((side, i) => {
+    const extent = kernel[i < 2 ? 0 : 1];
+    if (side >= extent) {
+      throw new DescriptorError(
+        `padding[${i}]`,
+        side,
+        `a pool's padding must be smaller than its kernel ${
+          i < 2 ? "height" : "width"
+        } (${extent})`,
+      );
+    }
+  });
+  return checked;
+}
+
+/**
  * Average pooling descriptor.
  *
  * @example
@@ -366,7 +388,7 @@ export function avgPool2d(
     op: "avgPool2d",
     kernel,
     stride: pair("stride", options.stride ?? kernel),
-    padding: padding("padding", options.padding ?? "valid"),
+    padding: poolPadding(options.padding ?? "valid", kernel),
     countIncludePad: boolean("countIncludePad", options.countIncludePad ?? false),
   });
 }
@@ -388,7 +410,7 @@ export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
     op: "maxPool2d",
     kernel,
     stride: pair("stride", options.stride ?? kernel),
-    padding: padding("padding", options.padding ?? "valid"),
+    padding: poolPadding(options.padding ?? "valid", kernel),
   });
 }
 

@@ -62,6 +62,8 @@ Deno.test("invalid descriptor fields raise DescriptorError naming field and valu
     ],
     [() => groupConv2d({ inChannels: 4, outChannels: 4, kernel: 1, groups: 4 }), "groups = 4"],
     [() => channelShuffle({ groups: 0 }), "groups = 0"],
+    [() => maxPool2d({ kernel: 3, padding: [0, 3, 0, 0] }), "padding[1] = 3"],
+    [() => avgPool2d({ kernel: [3, 2], padding: [1, 1, 2, 0] }), "padding[2] = 2"],
     [() => fullyConnected({ inFeatures: 10, outFeatures: -1 }), "outFeatures = -1"],
     [() => depthwiseConv2d({ channels: 4, multiplier: 0, kernel: 3 }), "multiplier = 0"],
     // @ts-expect-error: checking the runtime guard

@@ -1,0 +1,65 @@
+/**
+ * A backend whose kernels are the float64 reference (results rounded to
+ * float32), for testing the suite itself; `compute` swaps in a deliberately
+ * wrong computation to show the suite catches it.
+ *
+ * @module
+ */
+
+import {
+  type Backend,
+  defineBackend,
+  type OpDescriptor,
+  type OpGeometry,
+  type OpWeights,
+} from "@mobileops/core";
+import { reference, type ReferenceTensor } from "./reference.ts";
+
+/** Computes an operator's outputs from validated inputs. */
+export type Compute = (
+  descriptor: OpDescriptor,
+  weights: OpWeights,
+  inputs: readonly ReferenceTensor[],
+  geometry: OpGeometry,
+) => ArrayLike<number>;
+
+/**
+ * A backend named `name` running `compute` (the reference by default).
+ *
+ * @example
+ * ```ts
+ * import { createReferenceBackend } from "./_reference_backend.ts";
+ * import { add } from "@mobileops/core";
+ * using backend = createReferenceBackend();
+ * const kernel = await backend.prepare(add());
+ * const one = backend.upload([1], [1]);
+ * console.assert((await backend.run(kernel, [one, one]).download())[0] === 2);
+ * ```
+ */
+export function createReferenceBackend(
+  name = "reference",
+  compute: Compute = (descriptor, weights, inputs) => reference(descriptor, weights, inputs).values,
+): Backend {
+  return defineBackend<Float32Array, { descriptor: OpDescriptor; weights: OpWeights }>({
+    name,
+    capabilities: {
+      device: "cpu",
+      simd: false,
+      relaxedSimd: false,
+      threads: 1,
+      asynchronous: false,
+    },
+    allocate: (size) => new Float32Array(size),
+    write: (storage, data) => storage.set(data),
+    read: (storage) => Promise.resolve(storage.slice()),
+    release: () => {},
+    prepare: (descriptor, weights) => ({ descriptor, weights }),
+    run: (kernel, inputs, output, geometry) => {
+      const tensors = inputs.map((data, i) => ({ shape: geometry.inputShapes[i], data }));
+      output.set(compute(kernel.descriptor, kernel.weights, tensors, geometry));
+    },
+    releaseKernel: () => {},
+    sync: () => Promise.resolve(),
+    dispose: () => {},
+  });
+}

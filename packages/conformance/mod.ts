@@ -1,0 +1,51 @@
+/**
+ * `@mobileops/conformance`: the float64 reference of every operator, the
+ * accumulation-length tolerance, deterministic case tables and bad-input
+ * cases, and {@link conformance}, which registers them all as one test per
+ * backend. See docs/conformance.md.
+ *
+ * @example
+ * ```ts
+ * import { reference, withinTolerance } from "@mobileops/conformance";
+ * import { depthwiseConv2d } from "@mobileops/core";
+ * const d = depthwiseConv2d({ channels: 1, kernel: 3, padding: "same" });
+ * const expected = reference(d, { filter: new Float32Array(9).fill(1) }, [
+ *   { shape: [1, 2, 2, 1], data: [1, 2, 3, 4] },
+ * ]);
+ * console.assert(Array.from(expected.values).join() === "10,10,10,10");
+ * console.assert(withinTolerance(new Float32Array([10, 10, 10, 10]), expected).ok);
+ * ```
+ *
+ * @module
+ */
+
+export { reference, type ReferenceResult, type ReferenceTensor } from "./reference.ts";
+export {
+  bitExact,
+  type Comparison,
+  FLOAT32_UNIT_ROUNDOFF,
+  gamma,
+  TOLERANCE_FACTOR,
+  TOLERANCE_FLOOR,
+  toleranceAt,
+  withinTolerance,
+} from "./tolerance.ts";
+export { pickOne, randomFloat32, seededRandom } from "./random.ts";
+export {
+  BIT_EXACT_OPS,
+  CASE_TABLES,
+  type CaseData,
+  caseData,
+  type CaseTable,
+  type ConformanceCase,
+  describeCall,
+} from "./cases.ts";
+export { type CaseReport, runCase, type RunCaseOptions } from "./check.ts";
+export {
+  BAD_INPUT_CASES,
+  type BadInputCase,
+  type BadInputContext,
+  checkBadInput,
+  type ErrorClass,
+} from "./bad_input.ts";
+export { conformance, type ConformanceOptions } from "./conformance.ts";
