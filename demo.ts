@@ -1,0 +1,508 @@
+/**
+ * The main job: build MobileNet v1 and ShuffleNet v1, show what they cost
+ * next to the papers' figures, run them on every backend this machine has,
+ * check that the backends agree, and time them.
+ *
+ * ```sh
+ * deno task demo                                   # MobileNet 1.0-224 and ShuffleNet 1× g=3, all backends
+ * deno task demo --model shufflenet --groups 8 --scale 0.5 --resolution 160 --runs 20
+ * deno task demo --model mobilenet --weights mobilenet.safetensors --image cat.jpg
+ * deno task demo --json > report.json
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Backend, BackendUnavailableError } from "@mobileops/core";
+import {
+  decodeImage,
+  formatCount,
+  imageToInput,
+  loadSafetensors,
+  mobilenetV1,
+  type Model,
+  PAPER_FIGURES,
+  seedComparison,
+  shufflenetV1,
+  summary,
+} from "@mobileops/models";
+
+/** A backend the demo knows how to create. */
+export interface BackendEntry {
+  readonly name: string;
+  readonly create: () => Promise<Backend>;
+}
+
+/**
+ * Every backend of the repository, in order. Each package is imported
+ * lazily, so one that fails to load or to start is reported and skipped.
+ *
+ * @example
+ * ```ts
+ * import { BACKENDS } from "./demo.ts";
+ * console.assert(BACKENDS[0].name === "js");
+ * ```
+ */
+export const BACKENDS: readonly BackendEntry[] = [
+  {
+    name: "js",
+    create: async () => (await import("@mobileops/backend-js")).createJsBackend(),
+  },
+  {
+    name: "wasm",
+    create: async () => (await import("@mobileops/backend-wasm")).createWasmBackend(),
+  },
+];
+
+/** The demo's options, parsed from the command line. */
+export interface DemoOptions {
+  readonly model: "all" | "mobilenet" | "shufflenet";
+  readonly alpha: number;
+  readonly resolution: number;
+  readonly groups: number;
+  readonly scale: number;
+  /** Backend names to use; empty means all. */
+  readonly backends: readonly string[];
+  /** Timed runs per model and backend, after one first run and one warm-up run. */
+  readonly runs: number;
+  readonly weights?: string;
+  readonly image?: string;
+  readonly json: boolean;
+}
+
+const USAGE = `usage: deno task demo [options]
+  --model all|mobilenet|shufflenet   which network(s) (default all: MobileNet 1.0-224 + ShuffleNet 1× g=3)
+  --alpha A        MobileNet width multiplier (default 1)
+  --resolution R   input size, a multiple of 32 (default 224)
+  --groups G       ShuffleNet groups 1|2|3|4|8 (default 3)
+  --scale S        ShuffleNet scale 0.25|0.5|1|1.5|2 (default 1)
+  --backend NAMES  comma-separated backends (default: every one available)
+  --runs N         timed runs after warm-up (default 10)
+  --weights FILE   safetensors weights (needs --model mobilenet or shufflenet)
+  --image FILE     PNG or JPEG input (default: a seeded random image)
+  --json           print the report as JSON`;
+
+/**
+ * A command-line mistake; `main` prints it with the usage.
+ *
+ * @example
+ * ```ts
+ * import { parseDemoArgs, UsageError } from "./demo.ts";
+ * try {
+ *   parseDemoArgs(["--runs", "many"]);
+ * } catch (e) {
+ *   console.assert(e instanceof UsageError);
+ * }
+ * ```
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function numberFlag(name: string, value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed)) {
+    throw new UsageError(`--${name} ${JSON.stringify(value)}: not a number`);
+  }
+  return parsed;
+}
+
+/**
+ * Parses the command line. Throws {@link UsageError} on unknown flags or
+ * values that are not numbers; the builders check the rest.
+ *
+ * @example
+ * ```ts
+ * import { parseDemoArgs } from "./demo.ts";
+ * const options = parseDemoArgs(["--model", "shufflenet", "--groups", "8", "--runs", "3"]);
+ * console.assert(options.model === "shufflenet" && options.groups === 8 && options.runs === 3);
+ * ```
+ */
+export function parseDemoArgs(args: readonly string[]): DemoOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: "string", default: "all" },
+        alpha: { type: "string", default: "1" },
+        resolution: { type: "string", default: "224" },
+        groups: { type: "string", default: "3" },
+        scale: { type: "string", default: "1" },
+        backend: { type: "string", default: "" },
+        runs: { type: "string", default: "10" },
+        weights: { type: "string" },
+        image: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const model = values.model;
+  if (model !== "all" && model !== "mobilenet" && model !== "shufflenet") {
+    throw new UsageError(`--model ${JSON.stringify(model)}: must be all, mobilenet or shufflenet`);
+  }
+  const runs = numberFlag("runs", values.runs);
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new UsageError(`--runs ${values.runs}: must be a positive integer`);
+  }
+  if (values.weights !== undefined && model === "all") {
+    throw new UsageError("--weights needs --model mobilenet or --model shufflenet");
+  }
+  return {
+    model,
+    alpha: numberFlag("alpha", values.alpha),
+    resolution: numberFlag("resolution", values.resolution),
+    groups: numberFlag("groups", values.groups),
+    scale: numberFlag("scale", values.scale),
+    backends: values.backend.split(",").map((name) => name.trim()).filter((name) => name),
+    runs,
+    weights: values.weights,
+    image: values.image,
+    json: values.json,
+  };
+}
+
+/** Per-backend timing and output of one model. */
+export interface BackendRun {
+  readonly backend: string;
+  /** Compile (prepare every kernel, allocate buffers). */
+  readonly compileMs: number;
+  /** The first run, downloaded. */
+  readonly firstRunMs: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+  readonly runs: number;
+  /** Top-5 classes by logit: index, softmax probability, and label when the weights have them. */
+  readonly top5: readonly { index: number; probability: number; label?: string }[];
+  /** Max |logit − first backend's logit|; 0 for the first backend. */
+  readonly maxAbsDiffToFirst: number;
+  /** Whether the top-5 classes are the first backend's, in the same order. */
+  readonly sameTop5AsFirst: boolean;
+}
+
+/** What the demo found for one model. */
+export interface ModelReport {
+  readonly name: string;
+  readonly weights: string;
+  readonly input: string;
+  readonly multiplyAdds: number;
+  readonly parameters: number;
+  readonly plannedActivationBytes: number;
+  /** The paper's figures for this configuration, when it reports any. */
+  readonly paper?: {
+    source: string;
+    multiplyAddsM: number;
+    parametersM?: number;
+    countsClassifier: boolean;
+  };
+  readonly backends: readonly BackendRun[];
+}
+
+/** The whole report. */
+export interface DemoReport {
+  readonly seedComparison: readonly { label: string; multiplyAdds: number; parameters: number }[];
+  readonly models: readonly ModelReport[];
+  /** Backends that could not be used here, with the reason. */
+  readonly skipped: readonly { backend: string; reason: string }[];
+}
+
+function buildModels(options: DemoOptions): Model[] {
+  const models: Model[] = [];
+  if (options.model !== "shufflenet") {
+    models.push(mobilenetV1({ alpha: options.alpha, resolution: options.resolution }));
+  }
+  if (options.model !== "mobilenet") {
+    models.push(shufflenetV1({
+      groups: options.groups as 1 | 2 | 3 | 4 | 8,
+      scale: options.scale as 0.25 | 0.5 | 1 | 1.5 | 2,
+      resolution: options.resolution,
+    }));
+  }
+  return models;
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+function top5(logits: Float32Array, labels?: readonly string[]): BackendRun["top5"] {
+  const max = logits.reduce((a, b) => Math.max(a, b), -Infinity);
+  const exps = Array.from(logits, (logit) => Math.exp(logit - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 5).map((index) => ({
+    index,
+    probability: exps[index] / total,
+    ...(labels === undefined ? {} : { label: labels[index] }),
+  }));
+}
+
+/** Prints a progress line at most once a second, for steps that take longer. */
+function progressReporter(write: (line: string) => void) {
+  let last = performance.now();
+  return (line: string) => {
+    const now = performance.now();
+    if (now - last >= 1000) {
+      write(line);
+      last = now;
+    }
+  };
+}
+
+/** Where {@link runDemo} writes progress lines (stderr in `main`). */
+export type ProgressSink = (line: string) => void;
+
+/**
+ * Builds the models, runs them on every selected backend that starts, and
+ * returns the report. Progress lines go to `progress` whenever a step has
+ * taken more than a second since the last line.
+ *
+ * @example
+ * ```ts
+ * import { parseDemoArgs, runDemo } from "./demo.ts";
+ * const report = await runDemo(
+ *   parseDemoArgs(["--model", "shufflenet", "--scale", "0.25", "--resolution", "32", "--runs", "1", "--backend", "js"]),
+ * );
+ * console.assert(report.models[0].backends[0].top5.length === 5);
+ * ```
+ */
+export async function runDemo(
+  options: DemoOptions,
+  progress: ProgressSink = () => {},
+): Promise<DemoReport> {
+  let models = buildModels(options);
+  if (options.weights !== undefined) {
+    const bytes = await Deno.readFile(options.weights);
+    models = models.map((model) => loadSafetensors(model, bytes, options.weights));
+  }
+  const resolution = models[0].inputShape[1];
+  let input: Float32Array;
+  let inputLabel: string;
+  if (options.image !== undefined) {
+    input = imageToInput(decodeImage(await Deno.readFile(options.image)), resolution);
+    inputLabel = `${options.image}, resized to ${resolution}×${resolution}, scaled to [-1, 1]`;
+  } else {
+    let state = 12345;
+    input = Float32Array.from({ length: resolution * resolution * 3 }, () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 31 - 1;
+    });
+    inputLabel = "seeded random image in [-1, 1]";
+  }
+
+  const unknown = options.backends.filter((name) => !BACKENDS.some((entry) => entry.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--backend ${unknown.join(",")}: unknown (known: ${BACKENDS.map((b) => b.name).join(", ")})`,
+    );
+  }
+  const selected = BACKENDS.filter((entry) =>
+    options.backends.length === 0 || options.backends.includes(entry.name)
+  );
+  const skipped: { backend: string; reason: string }[] = [];
+  const backends: Backend[] = [];
+  for (const entry of selected) {
+    try {
+      backends.push(await entry.create());
+    } catch (error) {
+      const reason = error instanceof BackendUnavailableError
+        ? error.message
+        : `failed to load: ${(error as Error).message}`;
+      skipped.push({ backend: entry.name, reason });
+    }
+  }
+
+  const tick = progressReporter(progress);
+  const reports: ModelReport[] = [];
+  try {
+    for (const model of models) {
+      const cost = summary(model);
+      const paper = PAPER_FIGURES.find((figure) => figure.build().name === model.name);
+      const runs: BackendRun[] = [];
+      let firstLogits: Float32Array | undefined;
+      for (const backend of backends) {
+        tick(`${model.name} on ${backend.name}: compiling…`);
+        let started = performance.now();
+        using compiled = await model.compile(backend);
+        const compileMs = performance.now() - started;
+        using tensor = backend.upload(input, model.inputShape);
+        started = performance.now();
+        const logits = await compiled.run(tensor).download();
+        const firstRunMs = performance.now() - started;
+        await compiled.run(tensor).download();
+        const times: number[] = [];
+        for (let i = 0; i < options.runs; i++) {
+          tick(`${model.name} on ${backend.name}: run ${i + 1}/${options.runs}`);
+          started = performance.now();
+          await compiled.run(tensor).download();
+          times.push(performance.now() - started);
+        }
+        times.sort((a, b) => a - b);
+        firstLogits ??= logits;
+        const best = top5(logits, model.labels);
+        runs.push({
+          backend: backend.name,
+          compileMs,
+          firstRunMs,
+          medianMs: percentile(times, 0.5),
+          p90Ms: percentile(times, 0.9),
+          runs: options.runs,
+          top5: best,
+          maxAbsDiffToFirst: logits.reduce(
+            (worst, value, i) => Math.max(worst, Math.abs(value - firstLogits![i])),
+            0,
+          ),
+          sameTop5AsFirst: runs.length === 0 ||
+            best.every((entry, i) => entry.index === runs[0].top5[i].index),
+        });
+      }
+      reports.push({
+        name: model.name,
+        weights: model.weightsOrigin.kind === "random"
+          ? `random (seed ${model.weightsOrigin.seed}) — not trained, so the classes mean nothing`
+          : `loaded from ${model.weightsOrigin.source}`,
+        input: inputLabel,
+        multiplyAdds: cost.totals.multiplyAdds,
+        parameters: cost.totals.parameters,
+        plannedActivationBytes: cost.totals.plannedActivationBytes,
+        paper: paper && {
+          source: paper.source,
+          multiplyAddsM: paper.multiplyAddsM,
+          parametersM: paper.parametersM,
+          countsClassifier: paper.countsClassifier,
+        },
+        backends: runs,
+      });
+    }
+  } finally {
+    for (const backend of backends) backend.dispose();
+  }
+  return {
+    seedComparison: seedComparison().map(({ label, multiplyAdds, parameters }) => ({
+      label,
+      multiplyAdds,
+      parameters,
+    })),
+    models: reports,
+    skipped,
+  };
+}
+
+/**
+ * Renders the report as text: costs next to the papers', the seed's layer
+ * comparison, then per model the backends' latency, agreement and top-5.
+ *
+ * @example
+ * ```ts
+ * import { formatDemoReport } from "./demo.ts";
+ * const text = formatDemoReport({ seedComparison: [], models: [], skipped: [{ backend: "gpu", reason: "none" }] });
+ * console.assert(text.includes("gpu: none"));
+ * ```
+ */
+export function formatDemoReport(report: DemoReport): string {
+  const lines: string[] = [];
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  lines.push("== Cost model (ours vs the papers) ==");
+  for (const model of report.models) {
+    const paper = model.paper;
+    const reported = paper === undefined
+      ? "no paper figure for this configuration"
+      : `paper ${paper.multiplyAddsM}M mult-adds${
+        paper.parametersM === undefined ? "" : ` / ${paper.parametersM}M params`
+      }${paper.countsClassifier ? "" : " (without the classifier)"} — ${paper.source}`;
+    lines.push(
+      `${model.name}: ${formatCount(model.multiplyAdds)} mult-adds, ${
+        formatCount(model.parameters)
+      } params, ${(model.plannedActivationBytes / 2 ** 20).toFixed(1)} MiB planned activations`,
+      `  ${reported}`,
+    );
+  }
+  if (report.seedComparison.length > 0) {
+    lines.push("", "== One layer, three ways (the seed's example) ==");
+    const width = Math.max(...report.seedComparison.map((row) => row.label.length));
+    for (const row of report.seedComparison) {
+      lines.push(
+        `${row.label.padEnd(width)}  ${row.multiplyAdds.toLocaleString("en-US").padStart(9)} ` +
+          `mult-adds  ${String(row.parameters).padStart(4)} params`,
+      );
+    }
+    const [standard, , , separable, dense, grouped] = report.seedComparison;
+    if (grouped !== undefined) {
+      lines.push(
+        `depthwise separable costs ${
+          (standard.multiplyAdds / separable.multiplyAdds).toFixed(2)
+        }× ` +
+          `less than standard; 2 groups halve the 1×1 layer (${dense.multiplyAdds} → ${grouped.multiplyAdds})`,
+      );
+    }
+  }
+  for (const model of report.models) {
+    lines.push("", `== ${model.name} ==`, `weights: ${model.weights}`, `input: ${model.input}`);
+    for (const run of model.backends) {
+      lines.push(
+        `${run.backend.padEnd(6)} first run ${ms(run.firstRunMs)}, then median ${
+          ms(run.medianMs)
+        }, ` +
+          `p90 ${ms(run.p90Ms)} over ${run.runs} runs (compile ${ms(run.compileMs)}); ` +
+          `max |Δlogit| vs ${model.backends[0].backend}: ${
+            run.maxAbsDiffToFirst.toExponential(2)
+          }` +
+          (run.sameTop5AsFirst ? "" : " — TOP-5 DIFFERS"),
+        `       top-5: ${
+          run.top5.map((t) =>
+            `${t.index}${t.label === undefined ? "" : ` ${t.label}`} (${
+              (100 * t.probability).toFixed(1)
+            }%)`
+          ).join(", ")
+        }`,
+      );
+    }
+    if (model.backends.length > 1) {
+      const worst = Math.max(...model.backends.map((run) => run.maxAbsDiffToFirst));
+      const agree = model.backends.every((run) => run.sameTop5AsFirst);
+      lines.push(
+        `backends ${agree ? "agree" : "DISAGREE"}: ${
+          agree ? "same top-5 on all" : "top-5 differs"
+        }, max |Δlogit| ${worst.toExponential(2)}`,
+      );
+    }
+  }
+  if (report.skipped.length > 0) {
+    lines.push("", "Skipped backends:");
+    for (const { backend, reason } of report.skipped) lines.push(`  ${backend}: ${reason}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Runs the demo with command-line `args`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./demo.ts";
+ * console.assert((await main(["--runs", "0"])) === 2);
+ * ```
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  let options: DemoOptions;
+  try {
+    options = parseDemoArgs(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const report = await runDemo(options, (line) => console.error(line));
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatDemoReport(report));
+    return 0;
+  } catch (error) {
+    console.error(`${(error as Error).name}: ${(error as Error).message}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,229 @@
+/**
+ * Model-level conformance: a backend runs whole networks, and every layer it
+ * computes is held to the op-level tolerance against the float64 reference
+ * evaluated on the backend's own float32 inputs to that layer, so rounding
+ * that legitimately compounds through 30–60 layers is never mistaken for a
+ * bug and no network-wide epsilon is needed. The compiled model (planned,
+ * reused buffers) must then reproduce the layer-by-layer logits bit for bit,
+ * and the end-to-end gap to a pure float64 run is measured and reported.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { randomFloat32, reference, seededRandom, withinTolerance } from "@mobileops/conformance";
+import type { Backend, Tensor } from "@mobileops/core";
+import { GRAPH_INPUT, lastUses } from "./graph.ts";
+import { mobilenetV1 } from "./mobilenet_v1.ts";
+import type { Model } from "./model.ts";
+import { referenceForward } from "./reference_executor.ts";
+import { shufflenetV1 } from "./shufflenet_v1.ts";
+
+/** How one layer compared with the reference. */
+export interface LayerCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  /** Largest error over tolerance among the layer's outputs (≤ 1 passes). */
+  readonly worstRatio: number;
+  /** Where and by how much it failed; empty when `ok`. */
+  readonly detail: string;
+}
+
+/** The outcome of {@link checkModel}. */
+export interface ModelCheck {
+  readonly model: string;
+  readonly backend: string;
+  /** Every layer, in execution order. */
+  readonly layers: readonly LayerCheck[];
+  /** Whether `compile(backend).run(input)` gave exactly the layer-by-layer logits. */
+  readonly compiledMatchesLayers: boolean;
+  /** Max |backend logit − float64 logit| over a float64 run of the whole network. */
+  readonly endToEndMaxAbsDiff: number;
+  /** Max |float64 logit|, to read the end-to-end difference against. */
+  readonly logitScale: number;
+  /** The backend's logits. */
+  readonly logits: Float32Array;
+}
+
+/**
+ * Runs `model` on `backend` layer by layer and through its compiled form,
+ * and compares both with the float64 reference. Throws nothing on a
+ * mismatch: read the returned {@link ModelCheck}.
+ *
+ * @example
+ * ```ts
+ * import { createJsBackend } from "@mobileops/backend-js";
+ * import { checkModel, mobilenetV1 } from "@mobileops/models";
+ * using backend = await createJsBackend();
+ * const model = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 4 });
+ * const check = await checkModel(model, backend, new Float32Array(32 * 32 * 3).fill(0.5));
+ * console.assert(check.layers.every((layer) => layer.ok) && check.compiledMatchesLayers);
+ * ```
+ */
+export async function checkModel(
+  model: Model,
+  backend: Backend,
+  input: Float32Array,
+): Promise<ModelCheck> {
+  const graph = model.graph;
+  const uses = lastUses(graph);
+  const values = new Map<string, Float32Array>([[GRAPH_INPUT, input]]);
+  const tensors = new Map<string, Tensor>([[GRAPH_INPUT, backend.upload(input, graph.inputShape)]]);
+  const layers: LayerCheck[] = [];
+  try {
+    for (const [i, node] of graph.nodes.entries()) {
+      using kernel = await backend.prepare(node.descriptor, node.weights);
+      const output = backend.run(kernel, node.inputs.map((name) => tensors.get(name)!));
+      tensors.set(node.name, output);
+      const actual = await output.download();
+      values.set(node.name, actual);
+      const expected = reference(
+        node.descriptor,
+        node.weights,
+        node.inputs.map((name) => ({ shape: tensors.get(name)!.shape, data: values.get(name)! })),
+      );
+      const comparison = withinTolerance(actual, expected);
+      layers.push({
+        name: node.name,
+        ok: comparison.ok,
+        worstRatio: comparison.worstRatio,
+        detail: comparison.detail,
+      });
+      for (const name of node.inputs) {
+        if (uses.get(name) !== i) continue;
+        tensors.get(name)!.dispose();
+        tensors.delete(name);
+        values.delete(name);
+      }
+    }
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+  const layered = values.get(graph.output)!;
+  using compiled = await model.compile(backend);
+  using uploaded = backend.upload(input, graph.inputShape);
+  const logits = await compiled.run(uploaded).download();
+  const expected = referenceForward(graph, input).values;
+  let endToEndMaxAbsDiff = 0;
+  let logitScale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    endToEndMaxAbsDiff = Math.max(endToEndMaxAbsDiff, Math.abs(logits[i] - expected[i]));
+    logitScale = Math.max(logitScale, Math.abs(expected[i]));
+  }
+  return {
+    model: model.name,
+    backend: backend.name,
+    layers,
+    compiledMatchesLayers: logits.length === layered.length &&
+      logits.every((value, i) => Object.is(value, layered[i])),
+    endToEndMaxAbsDiff,
+    logitScale,
+    logits,
+  };
+}
+
+/** Options of {@link modelConformance}. */
+export interface ModelConformanceOptions {
+  /** Also run the full-size networks (MobileNet 1.0-224, ShuffleNet 1× g=3 224). Default `true`. */
+  fullSize?: boolean;
+  /** Print one line per network with the end-to-end logit difference. Default `true`. */
+  report?: boolean;
+}
+
+/** The networks of the default suite: small enough to check every layer in well under a second. */
+export const SMALL_VARIANTS: readonly (() => Model)[] = [
+  () => mobilenetV1({ alpha: 0.25, resolution: 128 }),
+  () => shufflenetV1({ groups: 3, scale: 0.25, resolution: 96 }),
+  () => shufflenetV1({ groups: 8, scale: 0.5, resolution: 96 }),
+];
+
+/** The full-size networks, run once per backend. */
+export const FULL_SIZE_VARIANTS: readonly (() => Model)[] = [
+  () => mobilenetV1({ alpha: 1, resolution: 224 }),
+  () => shufflenetV1({ groups: 3, scale: 1, resolution: 224 }),
+];
+
+function assertConforms(check: ModelCheck): void {
+  const failed = check.layers.filter((layer) => !layer.ok);
+  assert.deepEqual(
+    failed.map((layer) => `${layer.name}: ${layer.detail}`),
+    [],
+    `${check.backend} ${check.model}: layers out of tolerance`,
+  );
+  assert.ok(
+    check.compiledMatchesLayers,
+    `${check.backend} ${check.model}: compiled logits differ from the layer-by-layer logits`,
+  );
+  assert.ok(Number.isFinite(check.endToEndMaxAbsDiff), "end-to-end logits must be finite");
+}
+
+/**
+ * Registers the model-level tests for a backend with `Deno.test`: every
+ * layer of each small network (and, unless `fullSize: false`, of the
+ * full-size ones) within the op-level tolerance, compiled runs identical to
+ * layer-by-layer runs, steady-state runs allocating no tensor, and
+ * `dispose()` freeing every tensor and kernel it made.
+ *
+ * @example
+ * ```ts ignore
+ * import { createJsBackend } from "@mobileops/backend-js";
+ * import { modelConformance } from "@mobileops/models";
+ * modelConformance("js", createJsBackend);
+ * ```
+ */
+export function modelConformance(
+  name: string,
+  createBackend: () => Promise<Backend>,
+  options: ModelConformanceOptions = {},
+): void {
+  const report = options.report ?? true;
+  const variants = [...SMALL_VARIANTS, ...(options.fullSize ?? true ? FULL_SIZE_VARIANTS : [])];
+  for (const [i, build] of variants.entries()) {
+    const model = build();
+    Deno.test(`${name}: ${model.name} conforms layer by layer`, async () => {
+      using backend = await createBackend();
+      const input = randomFloat32(seededRandom(100 + i), model.inputShape.reduce((a, b) => a * b));
+      const check = await checkModel(model, backend, input);
+      if (report) {
+        console.log(
+          `${name} ${model.name}: worst layer ${
+            Math.max(...check.layers.map((layer) => layer.worstRatio)).toFixed(3)
+          }× tolerance; end-to-end max |Δlogit| ${check.endToEndMaxAbsDiff.toExponential(2)}` +
+            ` (logits up to ${check.logitScale.toFixed(2)})`,
+        );
+      }
+      assertConforms(check);
+    });
+  }
+
+  Deno.test(`${name}: compiled models reuse planned buffers and free them`, async () => {
+    using backend = await createBackend();
+    for (const build of SMALL_VARIANTS) {
+      const model = build();
+      const before = backend.memoryStats();
+      const compiled = await model.compile(backend);
+      const afterCompile = backend.memoryStats();
+      assert.equal(afterCompile.kernels - before.kernels, model.graph.nodes.length);
+      assert.equal(afterCompile.tensors - before.tensors, compiled.plan.buffers.length);
+      assert.ok(compiled.plan.buffers.length < model.graph.nodes.length, "buffers are reused");
+      using input = backend.upload(
+        randomFloat32(seededRandom(7), model.inputShape.reduce((a, b) => a * b)),
+        model.inputShape,
+      );
+      const first = await compiled.run(input).download();
+      const afterFirst = backend.memoryStats().tensors;
+      const second = await compiled.run(input).download();
+      assert.equal(
+        backend.memoryStats().tensors,
+        afterFirst,
+        "a steady-state run allocates no tensor",
+      );
+      assert.equal(afterFirst, afterCompile.tensors + 1, "only the input was added");
+      assert.deepEqual(second, first, "runs are repeatable");
+      compiled.dispose();
+      const after = backend.memoryStats();
+      assert.equal(after.kernels, before.kernels);
+      assert.equal(after.tensors, before.tensors + 1);
+    }
+  });
+}

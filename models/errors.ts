@@ -1,0 +1,77 @@
+/**
+ * Typed errors of the models package. They extend core's
+ * {@link InvalidArgumentError}, so every one carries the offending `field`
+ * and `value` and is a `MobileOpsError`.
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "@mobileops/core";
+
+/**
+ * A model builder option is not allowed (alpha ≤ 0, resolution not a
+ * multiple of 32, groups not in the paper's table…).
+ *
+ * @example
+ * ```ts
+ * import { ModelOptionError, mobilenetV1 } from "@mobileops/models";
+ * try {
+ *   mobilenetV1({ alpha: 0, resolution: 224 });
+ * } catch (e) {
+ *   console.assert(e instanceof ModelOptionError && e.field === "alpha");
+ * }
+ * ```
+ */
+export class ModelOptionError extends InvalidArgumentError {
+  override name = "ModelOptionError";
+}
+
+/**
+ * A model graph is malformed: a node reads a value that no earlier node
+ * produced, or two nodes share a name.
+ *
+ * @example
+ * ```ts
+ * import { GraphError } from "@mobileops/models";
+ * const error = new GraphError("nodes[2].inputs[0]", "nope", "names no earlier node");
+ * console.assert(error.message === 'nodes[2].inputs[0] = "nope": names no earlier node');
+ * ```
+ */
+export class GraphError extends InvalidArgumentError {
+  override name = "GraphError";
+}
+
+/**
+ * A safetensors file is malformed, or its tensors do not fit the model
+ * (missing, mis-shaped, wrong dtype).
+ *
+ * @example
+ * ```ts
+ * import { decodeSafetensors, SafetensorsError } from "@mobileops/models";
+ * try {
+ *   decodeSafetensors(new Uint8Array(3));
+ * } catch (e) {
+ *   console.assert(e instanceof SafetensorsError);
+ * }
+ * ```
+ */
+export class SafetensorsError extends InvalidArgumentError {
+  override name = "SafetensorsError";
+}
+
+/**
+ * Image bytes could not be decoded as PNG or JPEG.
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, ImageDecodeError } from "@mobileops/models";
+ * try {
+ *   decodeImage(new Uint8Array([1, 2, 3]));
+ * } catch (e) {
+ *   console.assert(e instanceof ImageDecodeError);
+ * }
+ * ```
+ */
+export class ImageDecodeError extends InvalidArgumentError {
+  override name = "ImageDecodeError";
+}

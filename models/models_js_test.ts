@@ -1,0 +1,4 @@
+import { createJsBackend } from "@mobileops/backend-js";
+import { modelConformance } from "./mod.ts";
+
+modelConformance("js", createJsBackend);

@@ -1,0 +1,185 @@
+/**
+ * The cost model of a whole network: per-layer multiply-adds, parameters
+ * and activation bytes, with totals, as data, a text table, or JSON.
+ *
+ * @module
+ */
+
+import {
+  convKind,
+  inferGeometry,
+  opCost,
+  type OpDescriptor,
+  type Shape,
+  shapeSize,
+} from "@mobileops/core";
+import { planBuffers } from "./compile.ts";
+import { inferGraphShapes, type ModelGraph } from "./graph.ts";
+
+/** One layer's row. */
+export interface SummaryRow {
+  readonly name: string;
+  /** Operator and form, e.g. `"conv2d depthwise 3×3/2"`. */
+  readonly op: string;
+  readonly outputShape: Shape;
+  readonly multiplyAdds: number;
+  /** As the graph runs it: folded BatchNorm counts as the convolution's bias. */
+  readonly parameters: number;
+  /** float32 bytes of the layer's output. */
+  readonly activationBytes: number;
+}
+
+/** A network's cost: rows in execution order and totals. Plain data: `JSON.stringify` it. */
+export interface ModelSummary {
+  readonly name: string;
+  readonly inputShape: Shape;
+  readonly rows: readonly SummaryRow[];
+  readonly totals: {
+    readonly multiplyAdds: number;
+    readonly parameters: number;
+    /** Sum of every layer's output bytes (what running without buffer reuse would hold). */
+    readonly activationBytes: number;
+    /** Bytes of the reused buffers the compiled model actually allocates. */
+    readonly plannedActivationBytes: number;
+  };
+}
+
+function describeOp(descriptor: OpDescriptor): string {
+  switch (descriptor.op) {
+    case "conv2d": {
+      const [kh, kw] = descriptor.kernel;
+      const kind = convKind(descriptor);
+      const groups = kind === "group" ? ` g${descriptor.groups}` : "";
+      return `conv2d ${kind}${groups} ${kh}×${kw}/${descriptor.stride[0]}`;
+    }
+    case "avgPool2d":
+    case "maxPool2d":
+      return `${descriptor.op} ${descriptor.kernel[0]}×${descriptor.kernel[1]}/${
+        descriptor.stride[0]
+      }`;
+    case "channelShuffle":
+      return `channelShuffle g${descriptor.groups}`;
+    default:
+      return descriptor.op;
+  }
+}
+
+/**
+ * Computes the cost of every node of `model.graph` (anything with a
+ * `graph`, or a graph itself) with core's `opCost`, which counts a
+ * multiply-add per filter tap per output, as the papers do.
+ *
+ * @example
+ * ```ts
+ * import { mobilenetV1, summary } from "@mobileops/models";
+ * const s = summary(mobilenetV1({ alpha: 1, resolution: 224 }));
+ * console.assert(Math.round(s.totals.multiplyAdds / 1e6) === 569);
+ * ```
+ */
+export function summary(model: { readonly graph: ModelGraph } | ModelGraph): ModelSummary {
+  const graph = "nodes" in model ? model : model.graph;
+  const shapes = inferGraphShapes(graph);
+  const rows = graph.nodes.map((node): SummaryRow => {
+    const inputShapes = node.inputs.map((input) => shapes.get(input)!);
+    const cost = opCost(node.descriptor, inputShapes);
+    return {
+      name: node.name,
+      op: describeOp(node.descriptor),
+      outputShape: inferGeometry(node.descriptor, inputShapes).outputShape,
+      multiplyAdds: cost.multiplyAdds,
+      parameters: cost.parameters,
+      activationBytes: 4 * shapeSize(cost.outputShape),
+    };
+  });
+  const total = (field: "multiplyAdds" | "parameters" | "activationBytes") =>
+    rows.reduce((sum, row) => sum + row[field], 0);
+  return {
+    name: graph.name,
+    inputShape: graph.inputShape,
+    rows,
+    totals: {
+      multiplyAdds: total("multiplyAdds"),
+      parameters: total("parameters"),
+      activationBytes: total("activationBytes"),
+      plannedActivationBytes: planBuffers(graph).buffers.reduce(
+        (sum, shape) => sum + 4 * shapeSize(shape),
+        0,
+      ),
+    },
+  };
+}
+
+/**
+ * Formats a number of multiply-adds or parameters the way the papers do:
+ * `569.0M`, `4.23M`, `41.9K`.
+ *
+ * @example
+ * ```ts
+ * import { formatCount } from "@mobileops/models";
+ * console.assert(formatCount(568_740_000) === "568.7M" && formatCount(4_231_976) === "4.232M");
+ * ```
+ */
+export function formatCount(value: number): string {
+  if (value >= 1e8) return `${(value / 1e6).toFixed(1)}M`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(3)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}K`;
+  return String(value);
+}
+
+/**
+ * Renders a summary as an aligned text table with a totals line.
+ *
+ * @example
+ * ```ts
+ * import { formatSummaryTable, shufflenetV1, summary } from "@mobileops/models";
+ * const table = formatSummaryTable(summary(shufflenetV1({ groups: 3, scale: 1, resolution: 224 })));
+ * console.assert(table.includes("stage2.unit1.concat") && table.includes("total"));
+ * ```
+ */
+export function formatSummaryTable(s: ModelSummary): string {
+  const header = ["layer", "op", "output", "mult-adds", "params", "activation"];
+  const cells = s.rows.map((row) => [
+    row.name,
+    row.op,
+    row.outputShape.join("×"),
+    formatCount(row.multiplyAdds),
+    formatCount(row.parameters),
+    formatBytes(row.activationBytes),
+  ]);
+  cells.push([
+    "total",
+    "",
+    "",
+    formatCount(s.totals.multiplyAdds),
+    formatCount(s.totals.parameters),
+    `${formatBytes(s.totals.activationBytes)} (planned ${
+      formatBytes(s.totals.plannedActivationBytes)
+    })`,
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...cells.map((row) => row[i].length))
+  );
+  const line = (row: string[]) =>
+    row.map((cell, i) => i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ")
+      .trimEnd();
+  return [
+    `${s.name} — input ${s.inputShape.join("×")}`,
+    line(header),
+    ...cells.map(line),
+  ].join("\n");
+}
+
+/**
+ * Bytes as `KiB`/`MiB` with one decimal.
+ *
+ * @example
+ * ```ts
+ * import { formatBytes } from "@mobileops/models";
+ * console.assert(formatBytes(1536) === "1.5 KiB" && formatBytes(100) === "100 B");
+ * ```
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
