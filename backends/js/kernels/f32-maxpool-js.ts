@@ -1,0 +1,68 @@
+/**
+ * Max pooling over NHWC, any window, stride and padding.
+ *
+ * Loop order: output pixel → window tap (padding taps skipped, so padded
+ * cells never win) → channel. The channel loop runs over contiguous input
+ * and output rows: the output row starts at −∞ and each in-range tap takes
+ * the maximum into it, so no scratch memory is needed.
+ *
+ * @module
+ */
+
+import type { MaxPool2dDescriptor, OpGeometry } from "@mobileops/core";
+import type { JsKernel } from "../kernel.ts";
+
+class MaxPool2d implements JsKernel {
+  readonly #descriptor: MaxPool2dDescriptor;
+
+  constructor(descriptor: MaxPool2dDescriptor) {
+    this.#descriptor = descriptor;
+  }
+
+  run(inputs: readonly Float32Array[], output: Float32Array, geometry: OpGeometry): void {
+    const input = inputs[0];
+    const [n, h, w, channels] = geometry.inputShapes[0];
+    const [, outH, outW] = geometry.outputShape;
+    const [padTop, , padLeft] = geometry.padding;
+    const { kernel: [kh, kw], stride: [strideH, strideW] } = this.#descriptor;
+    let target = 0;
+    for (let b = 0; b < n; b++) {
+      for (let oy = 0; oy < outH; oy++) {
+        const yStart = Math.max(oy * strideH - padTop, 0);
+        const yEnd = Math.min(oy * strideH - padTop + kh, h);
+        for (let ox = 0; ox < outW; ox++, target += channels) {
+          const xStart = Math.max(ox * strideW - padLeft, 0);
+          const xEnd = Math.min(ox * strideW - padLeft + kw, w);
+          output.fill(-Infinity, target, target + channels);
+          for (let y = yStart; y < yEnd; y++) {
+            for (let x = xStart; x < xEnd; x++) {
+              const source = ((b * h + y) * w + x) * channels;
+              for (let c = 0; c < channels; c++) {
+                const value = input[source + c];
+                if (value > output[target + c]) output[target + c] = value;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Returns a max-pooling kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inferGeometry, maxPool2d } from "@mobileops/core";
+ * import { prepareMaxPool2d } from "./f32-maxpool-js.ts";
+ * const d = maxPool2d({ kernel: 2 });
+ * const output = new Float32Array(1);
+ * prepareMaxPool2d(d).run([new Float32Array([1, -2, 5, 3])], output, inferGeometry(d, [[1, 2, 2, 1]]));
+ * assert(output[0] === 5);
+ * ```
+ */
+export function prepareMaxPool2d(descriptor: MaxPool2dDescriptor): JsKernel {
+  return new MaxPool2d(descriptor);
+}
