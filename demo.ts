@@ -40,8 +40,9 @@ export interface BackendEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BACKENDS } from "./demo.ts";
- * console.assert(BACKENDS[0].name === "js");
+ * assert(BACKENDS[0].name === "js");
  * ```
  */
 export const BACKENDS: readonly BackendEntry[] = [
@@ -88,11 +89,12 @@ const USAGE = `usage: deno task demo [options]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDemoArgs, UsageError } from "./demo.ts";
  * try {
  *   parseDemoArgs(["--runs", "many"]);
  * } catch (e) {
- *   console.assert(e instanceof UsageError);
+ *   assert(e instanceof UsageError);
  * }
  * ```
  */
@@ -114,9 +116,10 @@ function numberFlag(name: string, value: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDemoArgs } from "./demo.ts";
  * const options = parseDemoArgs(["--model", "shufflenet", "--groups", "8", "--runs", "3"]);
- * console.assert(options.model === "shufflenet" && options.groups === 8 && options.runs === 3);
+ * assert(options.model === "shufflenet" && options.groups === 8 && options.runs === 3);
  * ```
  */
 export function parseDemoArgs(args: readonly string[]): DemoOptions {
@@ -263,11 +266,12 @@ export type ProgressSink = (line: string) => void;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDemoArgs, runDemo } from "./demo.ts";
  * const report = await runDemo(
  *   parseDemoArgs(["--model", "shufflenet", "--scale", "0.25", "--resolution", "32", "--runs", "1", "--backend", "js"]),
  * );
- * console.assert(report.models[0].backends[0].top5.length === 5);
+ * assert(report.models[0].backends[0].top5.length === 5);
  * ```
  */
 export async function runDemo(
@@ -398,9 +402,10 @@ export async function runDemo(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDemoReport } from "./demo.ts";
  * const text = formatDemoReport({ seedComparison: [], models: [], skipped: [{ backend: "gpu", reason: "none" }] });
- * console.assert(text.includes("gpu: none"));
+ * assert(text.includes("gpu: none"));
  * ```
  */
 export function formatDemoReport(report: DemoReport): string {
@@ -483,8 +488,9 @@ export function formatDemoReport(report: DemoReport): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "./demo.ts";
- * console.assert((await main(["--runs", "0"])) === 2);
+ * assert((await main(["--runs", "0"])) === 2);
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {

@@ -26,6 +26,7 @@ export interface BufferPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { channelShuffle } from "@mobileops/core";
  * import { planBuffers } from "@mobileops/models";
  * const shuffle = channelShuffle({ groups: 2 });
@@ -40,7 +41,7 @@ export interface BufferPlan {
  *   output: "c",
  * });
  * // a → buffer 0, b → buffer 1, c reuses buffer 0 once a is dead.
- * console.assert(plan.buffers.length === 2 && plan.assignment.get("c") === 0);
+ * assert(plan.buffers.length === 2 && plan.assignment.get("c") === 0);
  * ```
  */
 export function planBuffers(graph: ModelGraph): BufferPlan {
@@ -91,6 +92,7 @@ export interface CompiledModel extends Disposable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createJsBackend } from "@mobileops/backend-js";
  * import { compileGraph, shufflenetV1 } from "@mobileops/models";
  * using backend = await createJsBackend();
@@ -98,7 +100,7 @@ export interface CompiledModel extends Disposable {
  *   shufflenetV1({ groups: 3, scale: 0.25, resolution: 32, classes: 5 }).graph,
  *   backend,
  * );
- * console.assert(compiled.run(backend.zeros([1, 32, 32, 3])).shape.join() === "1,5");
+ * assert(compiled.run(backend.zeros([1, 32, 32, 3])).shape.join() === "1,5");
  * ```
  */
 export async function compileGraph(graph: ModelGraph, backend: Backend): Promise<CompiledModel> {

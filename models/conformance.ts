@@ -52,12 +52,13 @@ export interface ModelCheck {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createJsBackend } from "@mobileops/backend-js";
  * import { checkModel, mobilenetV1 } from "@mobileops/models";
  * using backend = await createJsBackend();
  * const model = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 4 });
  * const check = await checkModel(model, backend, new Float32Array(32 * 32 * 3).fill(0.5));
- * console.assert(check.layers.every((layer) => layer.ok) && check.compiledMatchesLayers);
+ * assert(check.layers.every((layer) => layer.ok) && check.compiledMatchesLayers);
  * ```
  */
 export async function checkModel(

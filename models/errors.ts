@@ -14,11 +14,12 @@ import { InvalidArgumentError } from "@mobileops/core";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ModelOptionError, mobilenetV1 } from "@mobileops/models";
  * try {
  *   mobilenetV1({ alpha: 0, resolution: 224 });
  * } catch (e) {
- *   console.assert(e instanceof ModelOptionError && e.field === "alpha");
+ *   assert(e instanceof ModelOptionError && e.field === "alpha");
  * }
  * ```
  */
@@ -32,9 +33,10 @@ export class ModelOptionError extends InvalidArgumentError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GraphError } from "@mobileops/models";
  * const error = new GraphError("nodes[2].inputs[0]", "nope", "names no earlier node");
- * console.assert(error.message === 'nodes[2].inputs[0] = "nope": names no earlier node');
+ * assert(error.message === 'nodes[2].inputs[0] = "nope": names no earlier node');
  * ```
  */
 export class GraphError extends InvalidArgumentError {
@@ -47,11 +49,12 @@ export class GraphError extends InvalidArgumentError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, SafetensorsError } from "@mobileops/models";
  * try {
  *   decodeSafetensors(new Uint8Array(3));
  * } catch (e) {
- *   console.assert(e instanceof SafetensorsError);
+ *   assert(e instanceof SafetensorsError);
  * }
  * ```
  */
@@ -64,11 +67,12 @@ export class SafetensorsError extends InvalidArgumentError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeImage, ImageDecodeError } from "@mobileops/models";
  * try {
  *   decodeImage(new Uint8Array([1, 2, 3]));
  * } catch (e) {
- *   console.assert(e instanceof ImageDecodeError);
+ *   assert(e instanceof ImageDecodeError);
  * }
  * ```
  */

@@ -46,6 +46,7 @@ export interface ModelGraph {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { globalAvgPool } from "@mobileops/core";
  * import { inferGraphShapes } from "@mobileops/models";
  * const shapes = inferGraphShapes({
@@ -54,7 +55,7 @@ export interface ModelGraph {
  *   nodes: [{ name: "pool", descriptor: globalAvgPool(), inputs: ["input"] }],
  *   output: "pool",
  * });
- * console.assert(shapes.get("pool")!.join() === "1,1,1,3");
+ * assert(shapes.get("pool")!.join() === "1,1,1,3");
  * ```
  */
 export function inferGraphShapes(graph: ModelGraph): Map<string, Shape> {
@@ -88,6 +89,7 @@ export function inferGraphShapes(graph: ModelGraph): Map<string, Shape> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { globalAvgPool, softmax } from "@mobileops/core";
  * import { lastUses } from "@mobileops/models";
  * const uses = lastUses({
@@ -99,7 +101,7 @@ export function inferGraphShapes(graph: ModelGraph): Map<string, Shape> {
  *   ],
  *   output: "prob",
  * });
- * console.assert(uses.get("input") === 0 && uses.get("pool") === 1 && uses.get("prob") === 2);
+ * assert(uses.get("input") === 0 && uses.get("pool") === 1 && uses.get("prob") === 2);
  * ```
  */
 export function lastUses(graph: ModelGraph): Map<string, number> {

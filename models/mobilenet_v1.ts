@@ -72,8 +72,9 @@ const BLOCKS: readonly (readonly [channels: number, stride: number])[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobilenetChannels } from "@mobileops/models";
- * console.assert(mobilenetChannels(1024, 0.75) === 768 && mobilenetChannels(32, 0.1) === 8);
+ * assert(mobilenetChannels(1024, 0.75) === 768 && mobilenetChannels(32, 0.1) === 8);
  * ```
  */
 export function mobilenetChannels(channels: number, alpha: number): number {
@@ -88,10 +89,11 @@ export function mobilenetChannels(channels: number, alpha: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobilenetV1 } from "@mobileops/models";
  * const model = mobilenetV1({ alpha: 0.5, resolution: 160 });
- * console.assert(model.name === "mobilenet_v1_0.5_160");
- * console.assert(model.graph.nodes.length === 1 + 13 * 2 + 2);
+ * assert(model.name === "mobilenet_v1_0.5_160");
+ * assert(model.graph.nodes.length === 1 + 13 * 2 + 2);
  * ```
  */
 export function mobilenetV1(options: MobileNetV1Options): Model {

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobilenetV1, summary } from "@mobileops/models";
  * const model = mobilenetV1({ alpha: 0.25, resolution: 128 });
- * console.assert(summary(model).totals.parameters > 400_000);
+ * assert(summary(model).totals.parameters > 400_000);
  * ```
  *
  * @module

@@ -55,6 +55,7 @@ export type WeightsOrigin =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pointwiseConv2d } from "@mobileops/core";
  * import { layerParameterShapes } from "@mobileops/models";
  * const [weight, gamma] = layerParameterShapes({
@@ -62,8 +63,8 @@ export type WeightsOrigin =
  *   descriptor: pointwiseConv2d({ inChannels: 4, outChannels: 8, bias: true }),
  *   inputs: ["input"],
  * });
- * console.assert(weight.name === "pw.weight" && weight.shape.join() === "8,1,1,4");
- * console.assert(gamma.name === "pw.bn.gamma");
+ * assert(weight.name === "pw.weight" && weight.shape.join() === "8,1,1,4");
+ * assert(gamma.name === "pw.bn.gamma");
  * ```
  */
 export function layerParameterShapes(layer: LayerSpec): { name: string; shape: Shape }[] {
@@ -175,10 +176,11 @@ export type ModelWeights =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobilenetV1 } from "@mobileops/models";
  * const model = mobilenetV1({ alpha: 0.25, resolution: 128, classes: 10 });
- * console.assert(model.graph.nodes.at(-1)!.descriptor.op === "fullyConnected");
- * console.assert(model.parameters.get("conv1.bn.gamma")!.shape[0] === 8);
+ * assert(model.graph.nodes.at(-1)!.descriptor.op === "fullyConnected");
+ * assert(model.parameters.get("conv1.bn.gamma")!.shape[0] === 8);
  * ```
  */
 export class Model {
@@ -262,9 +264,10 @@ export class Model {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { shufflenetV1 } from "@mobileops/models";
    * const specs = shufflenetV1({ groups: 3, scale: 0.25, resolution: 96 }).parameterShapes();
-   * console.assert(specs[0].name === "conv1.weight" && specs[0].shape.join() === "12,3,3,3");
+   * assert(specs[0].name === "conv1.weight" && specs[0].shape.join() === "12,3,3,3");
    * ```
    */
   parameterShapes(): { name: string; shape: Shape }[] {
@@ -277,12 +280,13 @@ export class Model {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { mobilenetV1 } from "@mobileops/models";
    * const a = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 4 });
    * const b = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 4, seed: 9 });
    * const c = a.withParameters(b.parameters, { source: "seed 9" });
-   * console.assert(c.parameters.get("fc.bias")!.data[0] === b.parameters.get("fc.bias")!.data[0]);
-   * console.assert(c.weightsOrigin.kind === "loaded");
+   * assert(c.parameters.get("fc.bias")!.data[0] === b.parameters.get("fc.bias")!.data[0]);
+   * assert(c.weightsOrigin.kind === "loaded");
    * ```
    */
   withParameters(
@@ -334,12 +338,13 @@ export class Model {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { createJsBackend } from "@mobileops/backend-js";
    * import { mobilenetV1 } from "@mobileops/models";
    * using backend = await createJsBackend();
    * const compiled = await mobilenetV1({ alpha: 0.25, resolution: 32, classes: 3 }).compile(backend);
    * const logits = compiled.run(backend.zeros([1, 32, 32, 3]));
-   * console.assert(logits.shape.join() === "1,3");
+   * assert(logits.shape.join() === "1,3");
    * compiled.dispose();
    * ```
    */

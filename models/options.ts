@@ -12,8 +12,9 @@ import { ModelOptionError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { positiveInteger } from "./options.ts";
- * console.assert(positiveInteger("classes", 10) === 10);
+ * assert(positiveInteger("classes", 10) === 10);
  * ```
  */
 export function positiveInteger(field: string, value: unknown): number {
@@ -28,8 +29,9 @@ export function positiveInteger(field: string, value: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolution } from "./options.ts";
- * console.assert(resolution(160) === 160);
+ * assert(resolution(160) === 160);
  * ```
  */
 export function resolution(value: unknown): number {
@@ -48,8 +50,9 @@ export function resolution(value: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oneOf } from "./options.ts";
- * console.assert(oneOf("groups", 3, [1, 2, 3, 4, 8]) === 3);
+ * assert(oneOf("groups", 3, [1, 2, 3, 4, 8]) === 3);
  * ```
  */
 export function oneOf<T>(field: string, value: unknown, allowed: readonly T[]): T {
@@ -64,8 +67,9 @@ export function oneOf<T>(field: string, value: unknown, allowed: readonly T[]): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seed } from "./options.ts";
- * console.assert(seed(-4) === -4);
+ * assert(seed(-4) === -4);
  * ```
  */
 export function seed(value: unknown): number {

@@ -36,8 +36,9 @@ const SHUFFLENET = "ShuffleNet v1 (arXiv 1707.01083)";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PAPER_FIGURES } from "@mobileops/models";
- * console.assert(PAPER_FIGURES.some((figure) => figure.multiplyAddsM === 569));
+ * assert(PAPER_FIGURES.some((figure) => figure.multiplyAddsM === 569));
  * ```
  */
 export const PAPER_FIGURES: readonly PaperFigure[] = [

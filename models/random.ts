@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { uniformGenerator } from "@mobileops/models";
  * const a = uniformGenerator(7), b = uniformGenerator(7);
- * console.assert(a() === b() && a() < 1);
+ * assert(a() === b() && a() < 1);
  * ```
  */
 export function uniformGenerator(seed: number): () => number {

@@ -15,6 +15,7 @@ import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./grap
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fullyConnected, globalAvgPool } from "@mobileops/core";
  * import { referenceForward } from "@mobileops/models";
  * const result = referenceForward({
@@ -31,7 +32,7 @@ import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./grap
  *   ],
  *   output: "fc",
  * }, [1, 2, 3, 4]);
- * console.assert(result.values[0] === 5);
+ * assert(result.values[0] === 5);
  * ```
  */
 export function referenceForward(graph: ModelGraph, input: ArrayLike<number>): ReferenceResult {

@@ -29,13 +29,14 @@ const MAX_HEADER_BYTES = 100_000_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, encodeSafetensors } from "@mobileops/models";
  * const bytes = encodeSafetensors(
  *   new Map([["w", { shape: [2], data: new Float32Array([1.5, -2]) }]]),
  *   { note: "hi" },
  * );
  * const back = decodeSafetensors(bytes);
- * console.assert(back.tensors.get("w")!.data[1] === -2 && back.metadata.note === "hi");
+ * assert(back.tensors.get("w")!.data[1] === -2 && back.metadata.note === "hi");
  * ```
  */
 export function encodeSafetensors(
@@ -110,6 +111,7 @@ function checkShape(name: string, shape: unknown): Shape {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, SafetensorsError } from "@mobileops/models";
  * const header = new TextEncoder().encode('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}');
  * const bytes = new Uint8Array(8 + header.length + 4);
@@ -118,7 +120,7 @@ function checkShape(name: string, shape: unknown): Shape {
  * try {
  *   decodeSafetensors(bytes);
  * } catch (e) {
- *   console.assert(e instanceof SafetensorsError && e.field === "x.data_offsets");
+ *   assert(e instanceof SafetensorsError && e.field === "x.data_offsets");
  * }
  * ```
  */
@@ -220,10 +222,11 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSafetensors, mobilenetV1, saveSafetensors } from "@mobileops/models";
  * const model = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 2, seed: 5 });
  * const loaded = loadSafetensors(mobilenetV1({ alpha: 0.25, resolution: 32, classes: 2 }), saveSafetensors(model));
- * console.assert(loaded.parameters.get("fc.bias")!.data[1] === model.parameters.get("fc.bias")!.data[1]);
+ * assert(loaded.parameters.get("fc.bias")!.data[1] === model.parameters.get("fc.bias")!.data[1]);
  * ```
  */
 export function saveSafetensors(model: Model): Uint8Array {
@@ -239,11 +242,12 @@ export function saveSafetensors(model: Model): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSafetensors, mobilenetV1, SafetensorsError, encodeSafetensors } from "@mobileops/models";
  * try {
  *   loadSafetensors(mobilenetV1({ alpha: 0.25, resolution: 32 }), encodeSafetensors(new Map()));
  * } catch (e) {
- *   console.assert(e instanceof SafetensorsError && e.field === "conv1.weight");
+ *   assert(e instanceof SafetensorsError && e.field === "conv1.weight");
  * }
  * ```
  */

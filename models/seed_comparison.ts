@@ -44,10 +44,11 @@ function variant(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seedComparison } from "@mobileops/models";
  * const [standard, depthwise, pointwise, separable] = seedComparison();
- * console.assert(standard.multiplyAdds === 442_368 && separable.multiplyAdds === 159_744);
- * console.assert(depthwise.parameters + pointwise.parameters === separable.parameters);
+ * assert(standard.multiplyAdds === 442_368 && separable.multiplyAdds === 159_744);
+ * assert(depthwise.parameters + pointwise.parameters === separable.parameters);
  * ```
  */
 export function seedComparison(): LayerVariant[] {

@@ -85,8 +85,9 @@ const UNITS_PER_STAGE = [4, 8, 4] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shufflenetStage2Width } from "@mobileops/models";
- * console.assert(shufflenetStage2Width(3, 1) === 240 && shufflenetStage2Width(8, 0.5) === 192);
+ * assert(shufflenetStage2Width(3, 1) === 240 && shufflenetStage2Width(8, 0.5) === 192);
  * ```
  */
 export function shufflenetStage2Width(groups: ShuffleNetGroups, scale: ShuffleNetScale): number {
@@ -109,10 +110,11 @@ export function shufflenetStage2Width(groups: ShuffleNetGroups, scale: ShuffleNe
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shufflenetV1 } from "@mobileops/models";
  * const model = shufflenetV1({ groups: 3, scale: 1, resolution: 224 });
- * console.assert(model.name === "shufflenet_v1_1.0x_g3_224");
- * console.assert(model.parameters.get("stage4.unit4.expand.weight")!.shape.join() === "960,1,1,80");
+ * assert(model.name === "shufflenet_v1_1.0x_g3_224");
+ * assert(model.parameters.get("stage4.unit4.expand.weight")!.shape.join() === "960,1,1,80");
  * ```
  */
 export function shufflenetV1(options: ShuffleNetV1Options): Model {

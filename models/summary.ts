@@ -71,9 +71,10 @@ function describeOp(descriptor: OpDescriptor): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mobilenetV1, summary } from "@mobileops/models";
  * const s = summary(mobilenetV1({ alpha: 1, resolution: 224 }));
- * console.assert(Math.round(s.totals.multiplyAdds / 1e6) === 569);
+ * assert(Math.round(s.totals.multiplyAdds / 1e6) === 569);
  * ```
  */
 export function summary(model: { readonly graph: ModelGraph } | ModelGraph): ModelSummary {
@@ -115,8 +116,9 @@ export function summary(model: { readonly graph: ModelGraph } | ModelGraph): Mod
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCount } from "@mobileops/models";
- * console.assert(formatCount(568_740_000) === "568.7M" && formatCount(4_231_976) === "4.232M");
+ * assert(formatCount(568_740_000) === "568.7M" && formatCount(4_231_976) === "4.232M");
  * ```
  */
 export function formatCount(value: number): string {
@@ -131,9 +133,10 @@ export function formatCount(value: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatSummaryTable, shufflenetV1, summary } from "@mobileops/models";
  * const table = formatSummaryTable(summary(shufflenetV1({ groups: 3, scale: 1, resolution: 224 })));
- * console.assert(table.includes("stage2.unit1.concat") && table.includes("total"));
+ * assert(table.includes("stage2.unit1.concat") && table.includes("total"));
  * ```
  */
 export function formatSummaryTable(s: ModelSummary): string {
@@ -174,8 +177,9 @@ export function formatSummaryTable(s: ModelSummary): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "@mobileops/models";
- * console.assert(formatBytes(1536) === "1.5 KiB" && formatBytes(100) === "100 B");
+ * assert(formatBytes(1536) === "1.5 KiB" && formatBytes(100) === "100 B");
  * ```
  */
 export function formatBytes(bytes: number): string {

@@ -28,12 +28,13 @@ export type Compute = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createReferenceBackend } from "./_reference_backend.ts";
  * import { add } from "@mobileops/core";
  * using backend = createReferenceBackend();
  * const kernel = await backend.prepare(add());
  * const one = backend.upload([1], [1]);
- * console.assert((await backend.run(kernel, [one, one]).download())[0] === 2);
+ * assert((await backend.run(kernel, [one, one]).download())[0] === 2);
  * ```
  */
 export function createReferenceBackend(

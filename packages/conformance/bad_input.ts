@@ -121,8 +121,9 @@ async function addSetup(backend: Backend) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BAD_INPUT_CASES } from "@mobileops/conformance";
- * console.assert(BAD_INPUT_CASES.every((c) => c.field.length > 0));
+ * assert(BAD_INPUT_CASES.every((c) => c.field.length > 0));
  * ```
  */
 export const BAD_INPUT_CASES: readonly BadInputCase[] = [

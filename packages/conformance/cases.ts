@@ -144,9 +144,10 @@ function paddingText(padding: Padding): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeCall } from "@mobileops/conformance";
  * import { channelShuffle } from "@mobileops/core";
- * console.assert(describeCall(channelShuffle({ groups: 3 }), [[1, 2, 2, 6]]) === "channelShuffle g3 in 1x2x2x6");
+ * assert(describeCall(channelShuffle({ groups: 3 }), [[1, 2, 2, 6]]) === "channelShuffle g3 in 1x2x2x6");
  * ```
  */
 export function describeCall(descriptor: OpDescriptor, inputShapes: readonly Shape[]): string {
@@ -656,9 +657,10 @@ function networkTable(): CaseTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CASE_TABLES } from "@mobileops/conformance";
  * const total = CASE_TABLES.reduce((sum, table) => sum + table.cases.length, 0);
- * console.assert(total >= 1000);
+ * assert(total >= 1000);
  * ```
  */
 export const CASE_TABLES: readonly CaseTable[] = [
@@ -708,10 +710,11 @@ function weightsFor(descriptor: OpDescriptor, random: () => number): OpWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CASE_TABLES, caseData } from "@mobileops/conformance";
  * const testCase = CASE_TABLES[0].cases[0];
  * const a = caseData(testCase), b = caseData(testCase);
- * console.assert(a.inputs[0].join() === b.inputs[0].join());
+ * assert(a.inputs[0].join() === b.inputs[0].join());
  * ```
  */
 export function caseData(testCase: ConformanceCase): CaseData {

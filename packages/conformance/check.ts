@@ -46,11 +46,12 @@ function failed(name: string, problem: string): CaseReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CASE_TABLES, runCase } from "@mobileops/conformance";
  * import { createJsBackend } from "@mobileops/backend-js";
  * using backend = await createJsBackend();
  * const report = await runCase(backend, CASE_TABLES[0].cases[0]);
- * console.assert(report.ok, report.problem);
+ * assert(report.ok, report.problem);
  * ```
  */
 export async function runCase(

@@ -6,14 +6,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reference, withinTolerance } from "@mobileops/conformance";
  * import { depthwiseConv2d } from "@mobileops/core";
  * const d = depthwiseConv2d({ channels: 1, kernel: 3, padding: "same" });
  * const expected = reference(d, { filter: new Float32Array(9).fill(1) }, [
  *   { shape: [1, 2, 2, 1], data: [1, 2, 3, 4] },
  * ]);
- * console.assert(Array.from(expected.values).join() === "10,10,10,10");
- * console.assert(withinTolerance(new Float32Array([10, 10, 10, 10]), expected).ok);
+ * assert(Array.from(expected.values).join() === "10,10,10,10");
+ * assert(withinTolerance(new Float32Array([10, 10, 10, 10]), expected).ok);
  * ```
  *
  * @module

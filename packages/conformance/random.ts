@@ -13,10 +13,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seededRandom } from "@mobileops/conformance";
  * const a = seededRandom(7), b = seededRandom(7);
  * const first = a();
- * console.assert(first === b() && first >= 0 && first < 1);
+ * assert(first === b() && first >= 0 && first < 1);
  * ```
  */
 export function seededRandom(seed: number): () => number {
@@ -37,9 +38,10 @@ export function seededRandom(seed: number): () => number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomFloat32, seededRandom } from "@mobileops/conformance";
  * const data = randomFloat32(seededRandom(1), 100, 2);
- * console.assert(data.length === 100 && data.every((v) => v >= -2 && v <= 2));
+ * assert(data.length === 100 && data.every((v) => v >= -2 && v <= 2));
  * ```
  */
 export function randomFloat32(random: () => number, length: number, scale = 1): Float32Array {
@@ -53,8 +55,9 @@ export function randomFloat32(random: () => number, length: number, scale = 1): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pickOne, seededRandom } from "@mobileops/conformance";
- * console.assert([1, 3, 5].includes(pickOne(seededRandom(3), [1, 3, 5])));
+ * assert([1, 3, 5].includes(pickOne(seededRandom(3), [1, 3, 5])));
  * ```
  */
 export function pickOne<T>(random: () => number, items: readonly T[]): T {

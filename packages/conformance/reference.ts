@@ -54,11 +54,12 @@ export interface ReferenceResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reference } from "@mobileops/conformance";
  * import { channelShuffle } from "@mobileops/core";
  * const x = { shape: [1, 1, 1, 6], data: [0, 1, 2, 3, 4, 5] };
  * const result = reference(channelShuffle({ groups: 3 }), undefined, [x]);
- * console.assert(Array.from(result.values).join() === "0,2,4,1,3,5");
+ * assert(Array.from(result.values).join() === "0,2,4,1,3,5");
  * ```
  */
 export function reference(

@@ -31,8 +31,9 @@ export const TOLERANCE_FLOOR: number = 2 ** -100;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FLOAT32_UNIT_ROUNDOFF, gamma } from "@mobileops/conformance";
- * console.assert(gamma(0) === 0 && gamma(1) > FLOAT32_UNIT_ROUNDOFF);
+ * assert(gamma(0) === 0 && gamma(1) > FLOAT32_UNIT_ROUNDOFF);
  * ```
  */
 export function gamma(accumulation: number): number {
@@ -46,11 +47,12 @@ export function gamma(accumulation: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toleranceAt } from "@mobileops/conformance";
  * const expected = {
  *   shape: [1], values: new Float64Array([1]), magnitude: new Float64Array([3]), accumulation: 9,
  * };
- * console.assert(toleranceAt(expected, 0) > 9 * 3 * 2 ** -24);
+ * assert(toleranceAt(expected, 0) > 9 * 3 * 2 ** -24);
  * ```
  */
 export function toleranceAt(expected: ReferenceResult, index: number): number {
@@ -88,14 +90,15 @@ function lengthMismatch(actual: ArrayLike<number>, expected: ReferenceResult): C
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reference, withinTolerance } from "@mobileops/conformance";
  * import { add } from "@mobileops/core";
  * const expected = reference(add(), undefined, [
  *   { shape: [2], data: [0.1, 1] },
  *   { shape: [2], data: [0.2, 2] },
  * ]);
- * console.assert(withinTolerance(new Float32Array([0.1 + 0.2, 3]), expected).ok);
- * console.assert(!withinTolerance(new Float32Array([0.3001, 3]), expected).ok);
+ * assert(withinTolerance(new Float32Array([0.1 + 0.2, 3]), expected).ok);
+ * assert(!withinTolerance(new Float32Array([0.3001, 3]), expected).ok);
  * ```
  */
 export function withinTolerance(
@@ -134,12 +137,13 @@ export function withinTolerance(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bitExact, reference } from "@mobileops/conformance";
  * import { concat } from "@mobileops/core";
  * const x = { shape: [1, 1, 1, 1], data: new Float32Array([0.1]) };
  * const expected = reference(concat(), undefined, [x, x]);
- * console.assert(bitExact(new Float32Array([0.1, 0.1]), expected).ok);
- * console.assert(!bitExact([0.1, 0.1], expected).ok); // 0.1 is not a float32
+ * assert(bitExact(new Float32Array([0.1, 0.1]), expected).ok);
+ * assert(!bitExact([0.1, 0.1], expected).ok); // 0.1 is not a float32
  * ```
  */
 export function bitExact(actual: ArrayLike<number>, expected: ReferenceResult): Comparison {
