@@ -1,0 +1,165 @@
+/**
+ * Emission helpers shared by the kernel generators: the kernel entry
+ * signature, multiply-accumulate (relaxed FMA or mul + add), the fused
+ * activation epilogue and stores of partial vectors.
+ *
+ * @module
+ */
+
+import type { Activation } from "@mobileops/core";
+import { FunctionBuilder } from "../assembler.ts";
+
+/** Every generated kernel exports `run(input0, input1, output, start, end)`; pointers are bytes. */
+export const KERNEL_PARAMS = ["i32", "i32", "i32", "i32", "i32"] as const;
+/** Parameter indices of the kernel entry. */
+export const IN0 = 0, IN1 = 1, OUT = 2, START = 3, END = 4;
+
+/**
+ * The kernel entry, named `run`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kernelFunction } from "./emit.ts";
+ * assert(kernelFunction().params.length === 5);
+ * ```
+ */
+export function kernelFunction(): FunctionBuilder {
+  return new FunctionBuilder("run", KERNEL_PARAMS);
+}
+
+/** What every SIMD generator is told about the arithmetic. */
+export interface ArithmeticOptions {
+  /** Use `f32x4.relaxed_madd`; otherwise `f32x4.mul` then `f32x4.add`. */
+  readonly fused: boolean;
+}
+
+/**
+ * `acc ← a·b + acc`, where `pushA` and `pushB` each push one v128.
+ * Both forms compute every output with the same instruction sequence,
+ * whatever the tile or thread that computes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FunctionBuilder } from "../assembler.ts";
+ * import { multiplyAccumulate } from "./emit.ts";
+ * const f = new FunctionBuilder("madd", ["v128", "v128", "v128"], ["v128"]);
+ * multiplyAccumulate(f, false, 2, () => f.localGet(0), () => f.localGet(1));
+ * assert(f.localGet(2).body.length > 0);
+ * ```
+ */
+export function multiplyAccumulate(
+  f: FunctionBuilder,
+  fused: boolean,
+  acc: number,
+  pushA: () => void,
+  pushB: () => void,
+): void {
+  if (fused) {
+    pushA();
+    pushB();
+    f.localGet(acc).f32x4RelaxedMadd().localSet(acc);
+  } else {
+    f.localGet(acc);
+    pushA();
+    pushB();
+    f.f32x4Mul().f32x4Add().localSet(acc);
+  }
+}
+
+/** Locals holding the activation's bounds, set once at function entry. */
+export interface ActivationLocals {
+  readonly activation: Activation;
+  readonly zero: number;
+  readonly six: number;
+}
+
+/**
+ * Declares and sets the locals {@link applyActivation} needs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FunctionBuilder } from "../assembler.ts";
+ * import { activationLocals } from "./emit.ts";
+ * const bounds = activationLocals(new FunctionBuilder("f", []), "relu6");
+ * assert(bounds.zero !== bounds.six);
+ * ```
+ */
+export function activationLocals(f: FunctionBuilder, activation: Activation): ActivationLocals {
+  const zero = f.local("v128");
+  const six = f.local("v128");
+  if (activation !== "none") f.f32x4Const([0, 0, 0, 0]).localSet(zero);
+  if (activation === "relu6") f.f32x4Const([6, 6, 6, 6]).localSet(six);
+  return { activation, zero, six };
+}
+
+/**
+ * Applies the fused activation to the v128 local `value`, in place.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assembleModule, FunctionBuilder } from "../assembler.ts";
+ * import { activationLocals, applyActivation } from "./emit.ts";
+ * const f = new FunctionBuilder("relu6", ["v128"], ["v128"]);
+ * applyActivation(f, activationLocals(f, "relu6"), 0);
+ * assert(WebAssembly.validate(assembleModule([f.localGet(0)])));
+ * ```
+ */
+export function applyActivation(f: FunctionBuilder, bounds: ActivationLocals, value: number) {
+  if (bounds.activation === "none") return;
+  // pmax(zero, x) = zero < x ? x : zero: one maxps; finite inputs make it max(0, x).
+  f.localGet(bounds.zero).localGet(value).f32x4Pmax();
+  if (bounds.activation === "relu6") f.localGet(bounds.six).f32x4Pmin();
+  f.localSet(value);
+}
+
+/**
+ * Stores the first `lanes` lanes of the v128 local `value` at `pointer + offset`:
+ * one `v128.store` for 4 lanes, lane stores otherwise (never past the tensor).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assembleModule, FunctionBuilder } from "../assembler.ts";
+ * import { storeLanes } from "./emit.ts";
+ * const f = new FunctionBuilder("store3", ["i32", "v128"]);
+ * storeLanes(f, 0, 16, 1, 3);
+ * assert(WebAssembly.validate(assembleModule([f], { initialPages: 1, shared: false })));
+ * ```
+ */
+export function storeLanes(
+  f: FunctionBuilder,
+  pointer: number,
+  offset: number,
+  value: number,
+  lanes: number,
+): void {
+  if (lanes === 4) {
+    f.localGet(pointer).localGet(value).v128Store(offset);
+    return;
+  }
+  for (let lane = 0; lane < lanes; lane++) {
+    f.localGet(pointer).localGet(value).v128Store32Lane(lane, offset + 4 * lane);
+  }
+}
+
+/**
+ * `local ← local + delta` (nothing for 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FunctionBuilder } from "../assembler.ts";
+ * import { addTo } from "./emit.ts";
+ * const f = new FunctionBuilder("f", ["i32"]);
+ * addTo(f, 0, 0);
+ * assert(f.body.length === 0);
+ * ```
+ */
+export function addTo(f: FunctionBuilder, local: number, delta: number): void {
+  if (delta === 0) return;
+  f.localGet(local).i32Const(delta).i32Add().localSet(local);
+}

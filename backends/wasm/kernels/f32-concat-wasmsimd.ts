@@ -1,0 +1,74 @@
+/**
+ * Channel concatenation with the fused activation: per pixel, each input's
+ * channels are copied as f32x4 vectors, the last 1–3 channels lane by lane.
+ *
+ * @module
+ */
+
+import type { Activation } from "@mobileops/core";
+import { assembleModule, type MemoryImport } from "../assembler.ts";
+import {
+  activationLocals,
+  addTo,
+  applyActivation,
+  END,
+  IN0,
+  kernelFunction,
+  OUT,
+  START,
+  storeLanes,
+} from "./emit.ts";
+
+/** What {@link generateConcat} bakes into the module. */
+export interface ConcatSpec {
+  /** Channels of each input, in order. */
+  readonly channels: readonly number[];
+  readonly activation: Activation;
+  readonly memory: MemoryImport;
+}
+
+/**
+ * Emits the concat module; `run(table, _, out, start, end)` computes pixels
+ * `[start, end)`, reading input `t`'s byte offset from the i32 at `table + 4t`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateConcat } from "@mobileops/backend-wasm";
+ * const bytes = generateConcat({
+ *   channels: [3, 8], activation: "none", memory: { initialPages: 1, shared: false },
+ * });
+ * assert(WebAssembly.validate(bytes));
+ * ```
+ */
+export function generateConcat(spec: ConcatSpec): Uint8Array<ArrayBuffer> {
+  const f = kernelFunction();
+  const bounds = activationLocals(f, spec.activation);
+  const value = f.local("v128");
+  const pixel = f.local("i32");
+  const inputs = spec.channels.map(() => f.local("i32"));
+  const out = f.local("i32");
+  const total = spec.channels.reduce((sum, c) => sum + c, 0);
+  f.localGet(START).localGet(END).i32GeU().if().return().end();
+  spec.channels.forEach((c, t) => {
+    f.localGet(IN0).i32Load(4 * t).localGet(START).i32Const(4 * c).i32Mul().i32Add()
+      .localSet(inputs[t]);
+  });
+  f.localGet(OUT).localGet(START).i32Const(4 * total).i32Mul().i32Add().localSet(out);
+  f.localGet(START).localSet(pixel);
+  f.loop();
+  let first = 0;
+  spec.channels.forEach((c, t) => {
+    for (let k = 0; k < c; k += 4) {
+      f.localGet(inputs[t]).v128Load(4 * k).localSet(value);
+      applyActivation(f, bounds, value);
+      storeLanes(f, out, 4 * (first + k), value, Math.min(4, c - k));
+    }
+    addTo(f, inputs[t], 4 * c);
+    first += c;
+  });
+  addTo(f, out, 4 * total);
+  f.localGet(pixel).i32Const(1).i32Add().localTee(pixel).localGet(END).i32LtU().brIf(0);
+  f.end();
+  return assembleModule([f], spec.memory);
+}

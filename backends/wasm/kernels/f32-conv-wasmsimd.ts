@@ -1,0 +1,237 @@
+/**
+ * Direct convolution for every shape the specialised kernels do not take:
+ * dense (the 3×3 stem), grouped with any kernel, depthwise with a channel
+ * multiplier, strided or padded 1×1. Each output pixel keeps up to 32 output
+ * channels of its group in v128 accumulators; every input value is splatted
+ * once and multiplied into all of them.
+ *
+ * @module
+ */
+
+import type { Activation } from "@mobileops/core";
+import { assembleModule, type MemoryImport } from "../assembler.ts";
+import {
+  activationLocals,
+  applyActivation,
+  type ArithmeticOptions,
+  kernelFunction,
+  multiplyAccumulate,
+  storeLanes,
+} from "./emit.ts";
+import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts";
+
+/** Output vectors (4 channels each) per block. */
+const BLOCK_VECTORS = 8;
+/** Input channels per group up to which the channel loop is unrolled. */
+const UNROLL_CHANNELS = 8;
+
+interface Block {
+  readonly vectors: number;
+  /** Lanes stored by the last vector. */
+  readonly lastLanes: number;
+}
+
+function groupBlocks(outPerGroup: number): Block[] {
+  const blocks: Block[] = [];
+  for (let o = 0; o < outPerGroup; o += 4 * BLOCK_VECTORS) {
+    const lanes = Math.min(4 * BLOCK_VECTORS, outPerGroup - o);
+    const vectors = Math.ceil(lanes / 4);
+    blocks.push({ vectors, lastLanes: lanes - 4 * (vectors - 1) });
+  }
+  return blocks;
+}
+
+/** The grouping a direct convolution is generated for. */
+export interface ConvGrouping {
+  readonly groups: number;
+  readonly inPerGroup: number;
+  readonly outPerGroup: number;
+  readonly kernel: readonly [number, number];
+}
+
+/**
+ * Packs an OHWI filter and bias per group and per block of up to 32 output
+ * channels: `[bias lanes][ky][kx][ci][lanes]`, lanes padded to a multiple of 4.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packConvWeights } from "@mobileops/backend-wasm";
+ * // 2 output channels, 1×1 kernel, 1 input channel.
+ * const packed = packConvWeights(new Float32Array([3, 5]), new Float32Array([1, 2]), {
+ *   groups: 1, inPerGroup: 1, outPerGroup: 2, kernel: [1, 1],
+ * });
+ * assert(packed.join() === "1,2,0,0,3,5,0,0");
+ * ```
+ */
+export function packConvWeights(
+  filter: Float32Array,
+  bias: Float32Array | undefined,
+  grouping: ConvGrouping,
+): Float32Array {
+  const { groups, inPerGroup, outPerGroup, kernel } = grouping;
+  const taps = kernel[0] * kernel[1];
+  const blocks = groupBlocks(outPerGroup);
+  const groupFloats = blocks.reduce((sum, b) => sum + 4 * b.vectors * (1 + taps * inPerGroup), 0);
+  const packed = new Float32Array(groups * groupFloats);
+  let at = 0;
+  for (let g = 0; g < groups; g++) {
+    let firstOut = g * outPerGroup;
+    for (const block of blocks) {
+      const lanes = 4 * block.vectors;
+      const valid = 4 * (block.vectors - 1) + block.lastLanes;
+      for (let l = 0; l < valid; l++) {
+        const o = firstOut + l;
+        packed[at + l] = bias?.[o] ?? 0;
+        for (let t = 0; t < taps; t++) {
+          for (let ci = 0; ci < inPerGroup; ci++) {
+            packed[at + lanes * (1 + t * inPerGroup + ci) + l] =
+              filter[(o * taps + t) * inPerGroup + ci];
+          }
+        }
+      }
+      at += lanes * (1 + taps * inPerGroup);
+      firstOut += valid;
+    }
+  }
+  return packed;
+}
+
+/** What {@link generateConv} bakes into the module. */
+export interface ConvSpec extends ArithmeticOptions {
+  readonly geometry: WindowGeometry;
+  readonly grouping: ConvGrouping;
+  readonly activation: Activation;
+  readonly weights: number;
+  readonly zeroRow: number;
+  readonly memory: MemoryImport;
+}
+
+/**
+ * Emits the module of a direct convolution; `run(in, _, out, start, end)`
+ * computes output rows `[start, end)` of batch × height.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateConv } from "@mobileops/backend-wasm";
+ * const bytes = generateConv({
+ *   geometry: {
+ *     height: 8, width: 8, inStride: 3, outHeight: 4, outWidth: 4, outStride: 32,
+ *     kernel: [3, 3], stride: [2, 2], dilation: [1, 1], padTop: 0, padLeft: 0,
+ *   },
+ *   grouping: { groups: 1, inPerGroup: 3, outPerGroup: 32, kernel: [3, 3] },
+ *   activation: "relu", weights: 64, zeroRow: 8192, fused: true,
+ *   memory: { initialPages: 1, shared: false },
+ * });
+ * assert(bytes.length > 0);
+ * ```
+ */
+export function generateConv(spec: ConvSpec): Uint8Array<ArrayBuffer> {
+  const { geometry, grouping } = spec;
+  const [kh, kw] = grouping.kernel;
+  const taps = kh * kw;
+  const ci = grouping.inPerGroup;
+  const f = kernelFunction();
+  const bounds = activationLocals(f, spec.activation);
+  const acc = Array.from({ length: BLOCK_VECTORS }, () => f.local("v128"));
+  const splat = f.local("v128");
+  const input = f.local("i32");
+  const weight = f.local("i32");
+  const channels = f.local("i32");
+
+  const runs: BlockRun<Block>[] = [];
+  const blocks = groupBlocks(grouping.outPerGroup);
+  const blockWeightBytes = (block: Block) => 16 * block.vectors * (1 + taps * ci);
+  if (blocks.length === 1) {
+    // One block per group: walk all groups with one loop.
+    runs.push({
+      count: grouping.groups,
+      inStart: 0,
+      inStep: 4 * ci,
+      outStart: 0,
+      outStep: 4 * grouping.outPerGroup,
+      weightStart: 0,
+      weightStep: blockWeightBytes(blocks[0]),
+      variant: blocks[0],
+    });
+  } else {
+    let weightStart = 0;
+    for (let g = 0; g < grouping.groups; g++) {
+      let outStart = 4 * g * grouping.outPerGroup;
+      for (const block of blocks) {
+        runs.push({
+          count: 1,
+          inStart: 4 * g * ci,
+          inStep: 0,
+          outStart,
+          outStep: 0,
+          weightStart,
+          weightStep: 0,
+          variant: block,
+        });
+        weightStart += blockWeightBytes(block);
+        outStart += 4 * (4 * block.vectors - 4 + block.lastLanes);
+      }
+    }
+  }
+
+  emitWindowWalk(f, geometry, spec.zeroRow, spec.weights, runs, {
+    pixel(f, block, access) {
+      const vectorBytes = 16 * block.vectors;
+      for (let j = 0; j < block.vectors; j++) {
+        f.localGet(access.weights).v128Load(16 * j).localSet(acc[j]);
+      }
+      const step = (inputOffset: number, weightOffset: number, inputPointer: number, w: number) => {
+        f.localGet(inputPointer).v128Load32Splat(inputOffset).localSet(splat);
+        for (let j = 0; j < block.vectors; j++) {
+          multiplyAccumulate(
+            f,
+            spec.fused,
+            acc[j],
+            () => f.localGet(splat),
+            () => f.localGet(w).v128Load(weightOffset + 16 * j),
+          );
+        }
+      };
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          if (!access.valid(ky, kx)) continue;
+          const tapWeights = vectorBytes * (1 + (ky * kw + kx) * ci);
+          if (ci <= UNROLL_CHANNELS) {
+            for (let c = 0; c < ci; c++) {
+              step(
+                access.tapOffset(ky, kx) + 4 * c,
+                tapWeights + vectorBytes * c,
+                access.tapBase(ky),
+                access.weights,
+              );
+            }
+            continue;
+          }
+          f.localGet(access.tapBase(ky)).i32Const(access.tapOffset(ky, kx)).i32Add()
+            .localSet(input);
+          f.localGet(access.weights).i32Const(tapWeights).i32Add().localSet(weight);
+          f.i32Const(ci).localSet(channels);
+          f.loop();
+          step(0, 0, input, weight);
+          f.localGet(input).i32Const(4).i32Add().localSet(input);
+          f.localGet(weight).i32Const(vectorBytes).i32Add().localSet(weight);
+          f.localGet(channels).i32Const(1).i32Sub().localTee(channels).brIf(0);
+          f.end();
+        }
+      }
+      for (let j = 0; j < block.vectors; j++) {
+        applyActivation(f, bounds, acc[j]);
+        storeLanes(
+          f,
+          access.outBase,
+          access.outOffset + 16 * j,
+          acc[j],
+          j === block.vectors - 1 ? block.lastLanes : 4,
+        );
+      }
+    },
+  });
+  return assembleModule([f], spec.memory);
+}

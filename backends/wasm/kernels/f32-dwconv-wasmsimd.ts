@@ -1,0 +1,205 @@
+/**
+ * Depthwise convolution (channel multiplier 1, any kernel, stride, dilation
+ * and padding), f32x4 over blocks of 4 channels. For each group of adjacent
+ * output pixels the channel blocks are the inner loop: a block's taps and
+ * bias are loaded (from L1) into registers, each input column is loaded once
+ * for every pixel whose window holds it, and the pixels are independent
+ * multiply-add chains. Channel-inner keeps the loads walking memory in
+ * order; the opposite order (taps held across a row, one block at a time)
+ * steps its loads by a whole pixel (2 KiB at 512 channels), which crowds a
+ * few L1 sets and ran 1.4–1.7× slower.
+ *
+ * @module
+ */
+
+import type { Activation } from "@mobileops/core";
+import { assembleModule, type MemoryImport } from "../assembler.ts";
+import {
+  activationLocals,
+  addTo,
+  applyActivation,
+  type ArithmeticOptions,
+  kernelFunction,
+  multiplyAccumulate,
+  storeLanes,
+} from "./emit.ts";
+import { type BlockRun, emitWindowWalk, type PixelAccess, type WindowGeometry } from "./window.ts";
+
+/**
+ * Interior output pixels per loop trip by default: they share input loads
+ * and are independent multiply-add chains. 6 when a row has room for it, else
+ * 4 (a 14-wide row has only 12 interior pixels). Measured with `tune_kernels.ts`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultDepthwiseUnroll } from "@mobileops/backend-wasm";
+ * assert(defaultDepthwiseUnroll(112) === 6 && defaultDepthwiseUnroll(14) === 4);
+ * ```
+ */
+export function defaultDepthwiseUnroll(outWidth: number): number {
+  return outWidth >= 24 ? 6 : 4;
+}
+
+/** Packed layout per block of 4 channels: `[bias ×4][ky][kx][4 lanes]`. */
+function blockFloats(kernel: readonly [number, number]): number {
+  return 4 * (1 + kernel[0] * kernel[1]);
+}
+
+/**
+ * Packs an OHWI depthwise filter `[C][kh][kw][1]` and bias into 4-channel
+ * blocks; missing lanes of the last block are zero.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { packDepthwiseWeights } from "@mobileops/backend-wasm";
+ * const packed = packDepthwiseWeights(new Float32Array([1, 2]), undefined, 2, [1, 1]);
+ * assert(packed.join() === "0,0,0,0,1,2,0,0");
+ * ```
+ */
+export function packDepthwiseWeights(
+  filter: Float32Array,
+  bias: Float32Array | undefined,
+  channels: number,
+  kernel: readonly [number, number],
+): Float32Array {
+  const taps = kernel[0] * kernel[1];
+  const perBlock = blockFloats(kernel);
+  const packed = new Float32Array(Math.ceil(channels / 4) * perBlock);
+  for (let c = 0; c < channels; c++) {
+    const block = Math.floor(c / 4) * perBlock;
+    const lane = c % 4;
+    packed[block + lane] = bias?.[c] ?? 0;
+    for (let t = 0; t < taps; t++) packed[block + 4 * (1 + t) + lane] = filter[c * taps + t];
+  }
+  return packed;
+}
+
+/** What {@link generateDepthwiseConv} bakes into the module. */
+export interface DepthwiseSpec extends ArithmeticOptions {
+  readonly geometry: WindowGeometry;
+  readonly channels: number;
+  readonly activation: Activation;
+  /** Byte offset of the packed weights. */
+  readonly weights: number;
+  /** Byte offset of a zero row of `width × channels` floats. */
+  readonly zeroRow: number;
+  readonly memory: MemoryImport;
+  /** Interior output pixels per loop trip; default {@link defaultDepthwiseUnroll}. */
+  readonly unroll?: number;
+}
+
+/**
+ * Emits the module of a depthwise convolution; its `run(in, _, out, start, end)`
+ * computes output rows `[start, end)` of batch × height.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateDepthwiseConv } from "@mobileops/backend-wasm";
+ * const geometry = {
+ *   height: 4, width: 4, inStride: 8, outHeight: 4, outWidth: 4, outStride: 8,
+ *   kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1,
+ * } as const;
+ * const bytes = generateDepthwiseConv({
+ *   geometry, channels: 8, activation: "relu6", weights: 64, zeroRow: 1024, fused: false,
+ *   memory: { initialPages: 1, shared: false },
+ * });
+ * assert(WebAssembly.validate(bytes));
+ * ```
+ */
+export function generateDepthwiseConv(spec: DepthwiseSpec): Uint8Array<ArrayBuffer> {
+  const { geometry, channels } = spec;
+  const [kh, kw] = geometry.kernel;
+  const [, sw] = geometry.stride;
+  const [, dw] = geometry.dilation;
+  const f = kernelFunction();
+  const bounds = activationLocals(f, spec.activation);
+  const bias = f.local("v128");
+  const taps = Array.from({ length: kh * kw }, () => f.local("v128"));
+  const unroll = spec.unroll ?? defaultDepthwiseUnroll(geometry.outWidth);
+  const acc = Array.from({ length: unroll }, () => f.local("v128"));
+  const value = f.local("v128");
+  const rowPointers = Array.from({ length: kh }, () => f.local("i32"));
+  const weightPointer = f.local("i32");
+  const outPointer = f.local("i32");
+  const blocks = f.local("i32");
+  const blockBytes = 4 * blockFloats(geometry.kernel);
+  const full = Math.floor(channels / 4);
+
+  /** The pixels of `access`, for the channel block at the row, weight and output pointers. */
+  const block = (lanes: number, access: PixelAccess) => {
+    f.localGet(weightPointer).v128Load().localSet(bias);
+    taps.forEach((tap, t) => f.localGet(weightPointer).v128Load(16 * (1 + t)).localSet(tap));
+    const started = new Set<number>();
+    for (let ky = 0; ky < kh; ky++) {
+      const lastColumn = (access.pixels - 1) * sw + (kw - 1) * dw;
+      for (let column = 0; column <= lastColumn; column++) {
+        const users: [number, number][] = [];
+        for (let u = 0; u < access.pixels; u++) {
+          const kx = (column - u * sw) / dw;
+          if (Number.isInteger(kx) && kx >= 0 && kx < kw && access.valid(ky, kx)) {
+            users.push([u, kx]);
+          }
+        }
+        if (users.length === 0) continue;
+        const [firstUser, firstKx] = users[0];
+        const offset = access.tapOffset(ky, firstKx) + firstUser * access.pixelInStep;
+        f.localGet(rowPointers[ky]).v128Load(offset).localSet(value);
+        for (const [u, kx] of users) {
+          if (!started.has(u)) {
+            started.add(u);
+            f.localGet(value).localGet(taps[ky * kw + kx]).f32x4Mul().localSet(acc[u]);
+            continue;
+          }
+          multiplyAccumulate(
+            f,
+            spec.fused,
+            acc[u],
+            () => f.localGet(value),
+            () => f.localGet(taps[ky * kw + kx]),
+          );
+        }
+      }
+    }
+    for (let u = 0; u < access.pixels; u++) {
+      f.localGet(bias);
+      if (started.has(u)) f.localGet(acc[u]).f32x4Add();
+      f.localSet(value);
+      applyActivation(f, bounds, value);
+      storeLanes(f, outPointer, access.outOffset + u * access.pixelOutStep, value, lanes);
+    }
+  };
+
+  const everyChannel: BlockRun<null>[] = [{
+    count: 1,
+    inStart: 0,
+    inStep: 0,
+    outStart: 0,
+    outStep: 0,
+    weightStart: 0,
+    weightStep: 0,
+    variant: null,
+  }];
+  emitWindowWalk(f, geometry, spec.zeroRow, spec.weights, everyChannel, {
+    unroll,
+    pixel(f, _variant, access) {
+      rowPointers.forEach((pointer, ky) => f.localGet(access.tapBase(ky)).localSet(pointer));
+      f.i32Const(spec.weights).localSet(weightPointer);
+      f.localGet(access.outBase).localSet(outPointer);
+      if (full > 0) {
+        f.i32Const(full).localSet(blocks);
+        f.loop();
+        block(4, access);
+        for (const pointer of rowPointers) addTo(f, pointer, 16);
+        addTo(f, weightPointer, blockBytes);
+        addTo(f, outPointer, 16);
+        f.localGet(blocks).i32Const(1).i32Sub().localTee(blocks).brIf(0);
+        f.end();
+      }
+      if (channels % 4 !== 0) block(channels % 4, access);
+    },
+  });
+  return assembleModule([f], spec.memory);
+}

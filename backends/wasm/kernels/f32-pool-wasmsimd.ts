@@ -1,0 +1,106 @@
+/**
+ * Max and average pooling, f32x4 over blocks of 4 channels, on the shared
+ * window walker. Out-of-image rows read a pad row of −∞ (max) or zeros
+ * (average); out-of-image columns are skipped at generation time. Average
+ * pooling without `countIncludePad` divides by the valid rows (counted per
+ * output row) times the valid columns (a constant per column).
+ *
+ * @module
+ */
+
+import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { kernelFunction, storeLanes } from "./emit.ts";
+import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts";
+
+/** What {@link generatePool} bakes into the module. */
+export interface PoolSpec {
+  readonly geometry: WindowGeometry;
+  readonly channels: number;
+  readonly mode: "max" | "average" | "averageIncludingPad";
+  /** Byte offset of a pad row (−∞ for max, 0 for average) of `width × channels` floats. */
+  readonly padRow: number;
+  readonly memory: MemoryImport;
+}
+
+/**
+ * Emits a pooling module; `run(in, _, out, start, end)` computes output rows
+ * `[start, end)` of batch × height.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generatePool } from "@mobileops/backend-wasm";
+ * const bytes = generatePool({
+ *   geometry: {
+ *     height: 4, width: 4, inStride: 3, outHeight: 2, outWidth: 2, outStride: 3,
+ *     kernel: [2, 2], stride: [2, 2], dilation: [1, 1], padTop: 0, padLeft: 0,
+ *   },
+ *   channels: 3, mode: "max", padRow: 1024, memory: { initialPages: 1, shared: false },
+ * });
+ * assert(WebAssembly.validate(bytes));
+ * ```
+ */
+export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
+  const { geometry, channels, mode } = spec;
+  const [kh, kw] = geometry.kernel;
+  const f = kernelFunction();
+  const acc = f.local("v128");
+  const validRows = f.local("f32");
+  const full = Math.floor(channels / 4);
+  const runs: BlockRun<number>[] = [
+    {
+      count: full,
+      inStart: 0,
+      inStep: 16,
+      outStart: 0,
+      outStep: 16,
+      weightStart: 0,
+      weightStep: 0,
+      variant: 4,
+    },
+    {
+      count: channels % 4 === 0 ? 0 : 1,
+      inStart: 16 * full,
+      inStep: 0,
+      outStart: 16 * full,
+      outStep: 0,
+      weightStart: 0,
+      weightStep: 0,
+      variant: channels % 4,
+    },
+  ];
+  emitWindowWalk(f, geometry, spec.padRow, 0, runs, {
+    beginRow(f, pushRowValid) {
+      if (mode !== "average") return;
+      f.i32Const(0);
+      for (let ky = 0; ky < kh; ky++) {
+        pushRowValid(ky);
+        f.i32Add();
+      }
+      f.f32ConvertI32U().localSet(validRows);
+    },
+    pixel(f, lanes, access) {
+      let first = true;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          if (!access.valid(ky, kx)) continue;
+          f.localGet(access.tapBase(ky)).v128Load(access.tapOffset(ky, kx));
+          if (!first) {
+            if (mode === "max") f.f32x4Max();
+            else f.f32x4Add();
+          }
+          first = false;
+        }
+      }
+      if (first) f.f32x4Const([-Infinity, -Infinity, -Infinity, -Infinity]);
+      if (mode === "average") {
+        f.localGet(validRows).f32Const(access.validColumns).f32Mul().f32x4Splat().f32x4Div();
+      } else if (mode === "averageIncludingPad") {
+        f.f32Const(kh * kw).f32x4Splat().f32x4Div();
+      }
+      f.localSet(acc);
+      storeLanes(f, access.outBase, access.outOffset, acc, lanes);
+    },
+  });
+  return assembleModule([f], spec.memory);
+}
