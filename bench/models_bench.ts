@@ -26,22 +26,41 @@ const backends = await Promise.all(BENCH_BACKENDS.map(async (entry) => ({
   backend: await entry.create(),
 })));
 
+/** Warm-up ends after this many runs, or sooner once it has taken {@link WARM_UP_MS}. */
+const WARM_UP_RUNS = 10;
+/**
+ * V8 runs a new WebAssembly module in its baseline tier for its first few
+ * calls, so a handful of warm-up runs would time the wrong code; the js
+ * backend's MobileNet takes ~0.4 s a run, so the warm-up is also bounded in time.
+ */
+const WARM_UP_MS = 1000;
+/** Timed runs per bench: about this long in all, at least {@link MIN_TIMED_RUNS}. */
+const TIMED_MS = 1000;
+const MIN_TIMED_RUNS = 10;
+
 for (const model of MODELS) {
   const data = randomFloat32(seededRandom(1), model.inputShape.reduce((a, b) => a * b));
   for (const [index, { entry, backend }] of backends.entries()) {
     const compiled = await model.compile(backend);
     const input = backend.upload(data, model.inputShape);
+    const inference = async () => {
+      compiled.run(input);
+      await backend.sync();
+    };
+    const warmUpStart = performance.now();
+    let runMs = Infinity;
+    for (let run = 0; run < WARM_UP_RUNS && performance.now() - warmUpStart < WARM_UP_MS; run++) {
+      const start = performance.now();
+      await inference();
+      runMs = performance.now() - start;
+    }
     Deno.bench({
       group: model.name,
       name: entry.name,
       baseline: index === 0,
-      // The js backend takes ~0.5 s per MobileNet 1.0-224 inference: a fixed count keeps the run short.
-      n: 10,
-      warmup: 2,
-      fn: async () => {
-        compiled.run(input);
-        await backend.sync();
-      },
+      n: Math.max(MIN_TIMED_RUNS, Math.round(TIMED_MS / runMs)),
+      warmup: 1,
+      fn: inference,
     });
   }
 }
