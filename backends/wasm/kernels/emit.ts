@@ -117,8 +117,9 @@ export function applyActivation(f: FunctionBuilder, bounds: ActivationLocals, va
 }
 
 /**
- * Stores the first `lanes` lanes of the v128 local `value` at `pointer + offset`:
- * one `v128.store` for 4 lanes, lane stores otherwise (never past the tensor).
+ * Stores the first `lanes` lanes of the v128 local `value` at `pointer + offset`,
+ * lane `l` at `offset + l·laneStride` bytes: one `v128.store` for 4 adjacent
+ * lanes, lane stores otherwise (never past the tensor).
  *
  * @example
  * ```ts
@@ -136,13 +137,14 @@ export function storeLanes(
   offset: number,
   value: number,
   lanes: number,
+  laneStride = 4,
 ): void {
-  if (lanes === 4) {
+  if (lanes === 4 && laneStride === 4) {
     f.localGet(pointer).localGet(value).v128Store(offset);
     return;
   }
   for (let lane = 0; lane < lanes; lane++) {
-    f.localGet(pointer).localGet(value).v128Store32Lane(lane, offset + 4 * lane);
+    f.localGet(pointer).localGet(value).v128Store32Lane(lane, offset + laneStride * lane);
   }
 }
 

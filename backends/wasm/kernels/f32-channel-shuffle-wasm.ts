@@ -1,9 +1,10 @@
 /**
  * Channel shuffle as a blocked copy: per pixel, output channel `j·g + i`
  * takes input channel `i·(C/g) + j`, straight-line code with every offset a
- * constant. It is a separate copy, not folded into the next layer's input
- * indexing: in ShuffleNet the next layer is a depthwise convolution, which
- * wants contiguous channel vectors.
+ * constant. It is a separate copy, not folded into a neighbouring layer: the
+ * next one in ShuffleNet is a depthwise convolution, which wants contiguous
+ * channel vectors, and folding it into the previous GEMM's stores measured
+ * only 1–6 % faster than GEMM + copy (docs/backends.md).
  *
  * @module
  */

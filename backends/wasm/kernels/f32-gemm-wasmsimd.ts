@@ -122,6 +122,14 @@ export interface GemmSpec extends ArithmeticOptions {
    * each thread streams only its share of the weights, once.
    */
   readonly panelSplit?: { readonly pixels: number };
+  /**
+   * Store the outputs channel-shuffled with `groups` groups (output `g·n + j`
+   * lands at channel `j·groups + g`), i.e. a following `channelShuffle` folded
+   * into this layer's stores, as lane stores. Not used by the backend, which
+   * keeps the shuffle a separate blocked copy: `tune_kernels.ts` measures the
+   * two against each other (docs/backends.md has the numbers).
+   */
+  readonly shuffledOutput?: boolean;
 }
 
 /** Reduction steps unrolled per loop trip. */
@@ -148,6 +156,12 @@ const CHUNK_BYTES = 96 * 1024;
  */
 export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
   const { shape, tile } = spec;
+  const shuffled = spec.shuffledOutput === true;
+  if (shuffled && (spec.panelSplit !== undefined || shape.outStride !== shape.groups * shape.n)) {
+    throw new RangeError("shuffledOutput needs a pixel split and outStride = groups·n");
+  }
+  /** Bytes between an output and the next one of its group. */
+  const outputStep = shuffled ? 4 * shape.groups : 4;
   const f = kernelFunction();
   const bounds = activationLocals(f, spec.activation);
   const acc = Array.from({ length: tile.mr * tile.nr }, () => f.local("v128"));
@@ -224,9 +238,10 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
         storeLanes(
           f,
           tileOut,
-          i * outPixel + 16 * j,
+          i * outPixel + 4 * outputStep * j,
           value,
           Math.max(0, Math.min(4, panel.valid - 4 * j)),
+          outputStep,
         );
       }
     }
@@ -266,7 +281,7 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
     }
     f.localGet(panelWeights).i32Const(16 * panel.vectors * (1 + shape.k)).i32Add()
       .localSet(panelWeights);
-    f.localGet(panelOut).i32Const(16 * panel.vectors).i32Add().localSet(panelOut);
+    f.localGet(panelOut).i32Const(4 * outputStep * panel.vectors).i32Add().localSet(panelOut);
   };
 
   /** Every group and panel over the chunk. */
@@ -286,7 +301,7 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
     }
     if (tail !== undefined) emitPanelOverChunk(m, tail);
     f.localGet(groupIn).i32Const(4 * shape.k).i32Add().localSet(groupIn);
-    f.localGet(groupOut).i32Const(4 * shape.n).i32Add().localSet(groupOut);
+    f.localGet(groupOut).i32Const(shuffled ? 4 : 4 * shape.n).i32Add().localSet(groupOut);
     f.localGet(groups).i32Const(1).i32Sub().localTee(groups).brIf(0);
     f.end();
   };
