@@ -342,6 +342,20 @@ export class FunctionBuilder {
     this.body.push(lane);
     return this;
   }
+  /**
+   * `[a, b] → c`, byte `k` of `c` being byte `lanes[k]` of the 32-byte
+   * concatenation `a‖b` (0–15 from `a`, 16–31 from `b`).
+   */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (
+      lanes.length !== 16 || lanes.some((lane) => !Number.isInteger(lane) || lane < 0 || lane > 31)
+    ) {
+      throw new RangeError(`i8x16.shuffle lanes must be 16 integers in [0, 31], got [${lanes}]`);
+    }
+    this.#simd(0x0d);
+    this.body.push(...lanes);
+    return this;
+  }
   f32x4Const(values: readonly [number, number, number, number]): this {
     this.#simd(0x0c);
     this.body.push(...new Uint8Array(new Float32Array(values).buffer));

@@ -74,6 +74,25 @@ Deno.test("SIMD f32x4 add, lane store and splat over an imported memory", () => 
   assert.deepEqual([...view.subarray(32, 34)], [0, 3]);
 });
 
+Deno.test("i8x16.shuffle picks bytes of a‖b and refuses bad lane lists", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  // f32 lanes [a1, b0, b3, a2] as byte indices.
+  const bytes = [1, 4, 7, 2].flatMap((lane) => [0, 1, 2, 3].map((byte) => 4 * lane + byte));
+  const f = new FunctionBuilder("run", []);
+  f.i32Const(32).i32Const(0).v128Load().i32Const(16).v128Load().i8x16Shuffle(bytes).v128Store();
+  assert.deepEqual(new FunctionBuilder("g", []).i8x16Shuffle(bytes).body, [0xfd, 0x0d, ...bytes]);
+  const exports = new WebAssembly.Instance(
+    new WebAssembly.Module(assembleModule([f], { initialPages: 1, shared: false })),
+    { env: { memory } },
+  ).exports;
+  const view = new Float32Array(memory.buffer);
+  view.set([1, 2, 3, 4, 10, 20, 30, 40]);
+  (exports.run as () => void)();
+  assert.deepEqual([...view.subarray(8, 12)], [2, 10, 40, 3]);
+  assert.throws(() => new FunctionBuilder("f", []).i8x16Shuffle([0, 1]), RangeError);
+  assert.throws(() => new FunctionBuilder("f", []).i8x16Shuffle(Array(16).fill(32)), RangeError);
+});
+
 Deno.test("a shared memory import validates and instantiates", () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
   const f = new FunctionBuilder("pages", [], ["i32"]).memorySize();
