@@ -24,6 +24,22 @@ export interface TimingOptions {
   readonly minTotalMs?: number;
 }
 
+/** How {@link timeInterleaved} takes turns. */
+export interface InterleaveOptions extends TimingOptions {
+  /**
+   * Calls per turn, default 1. Above 1, the first call of a turn is untimed:
+   * it brings the implementation's working set back into cache after the
+   * others ran, so each timed call is hot-cache, as in a microbenchmark.
+   */
+  readonly burst?: number;
+  /**
+   * Idle time before each turn, default 0. Thread pools spin for a while
+   * after their work (ONNX Runtime's and XNNPACK's do); without a pause the
+   * previous runtime's spinning threads compete with the next one's.
+   */
+  readonly pauseMs?: number;
+}
+
 /**
  * Calls `fn` `warmup` times, then times it one call at a time and returns
  * the median. `fn` may return a promise, which is awaited inside the timed
@@ -65,10 +81,12 @@ function summarize(samples: number[]): Timing {
 }
 
 /**
- * Times several implementations in rounds: each round calls every one of
- * them once, in an order that rotates from round to round, so that a slow
- * spell of a shared machine hits all of them alike instead of whichever
- * happened to be running. Returns each one's median, keyed like `fns`.
+ * Times several implementations in rounds: each round gives every one of
+ * them a turn of `burst` calls, in an order that rotates from round to round,
+ * so that a slow spell of a shared machine hits all of them alike instead of
+ * whichever happened to be running. Rounds go on until each has at least
+ * `runs` timed calls and `minTotalMs` of timed calls. Returns each one's
+ * median, keyed like `fns`.
  *
  * @example
  * ```ts
@@ -81,21 +99,35 @@ function summarize(samples: number[]): Timing {
  * );
  * assert.equal(timings.a.runs, 3);
  * assert.deepEqual(order, ["a", "b", "a", "b", "b", "a", "a", "b"]);
+ * const bursts = await timeInterleaved({ a: () => {}, b: () => {} }, { warmup: 0, runs: 4, burst: 3 });
+ * assert.equal(bursts.b.runs, 4); // 2 rounds × 2 timed calls per turn
  * ```
  */
 export async function timeInterleaved<K extends string>(
   fns: Record<K, () => unknown>,
-  options: TimingOptions,
+  options: InterleaveOptions,
 ): Promise<Record<K, Timing>> {
   const keys = Object.keys(fns) as K[];
+  const burst = options.burst ?? 1;
   for (let i = 0; i < options.warmup; i++) for (const key of keys) await fns[key]();
   const samples = new Map<K, number[]>(keys.map((key) => [key, []]));
-  for (let round = 0; round < options.runs; round++) {
+  const totals = new Map<K, number>(keys.map((key) => [key, 0]));
+  const enough = () =>
+    keys.every((key) =>
+      samples.get(key)!.length >= options.runs && totals.get(key)! >= (options.minTotalMs ?? 0)
+    );
+  for (let round = 0; !enough(); round++) {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[(round + i) % keys.length];
-      const start = performance.now();
-      await fns[key]();
-      samples.get(key)!.push(performance.now() - start);
+      if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+      if (burst > 1) await fns[key]();
+      for (let call = burst > 1 ? 1 : 0; call < burst; call++) {
+        const start = performance.now();
+        await fns[key]();
+        const elapsed = performance.now() - start;
+        samples.get(key)!.push(elapsed);
+        totals.set(key, totals.get(key)! + elapsed);
+      }
     }
   }
   return Object.fromEntries(keys.map((key) => [key, summarize(samples.get(key)!)])) as Record<
