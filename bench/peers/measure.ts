@@ -24,6 +24,13 @@ export interface TimingOptions {
   readonly minTotalMs?: number;
 }
 
+/**
+ * Idle time before each turn when runtimes with thread pools take turns:
+ * ONNX Runtime's and XNNPACK's pools spin for a while after their work, and
+ * would compete with the next runtime's threads.
+ */
+export const SPIN_SETTLE_MS = 20;
+
 /** How {@link timeInterleaved} takes turns. */
 export interface InterleaveOptions extends TimingOptions {
   /**
@@ -32,11 +39,7 @@ export interface InterleaveOptions extends TimingOptions {
    * others ran, so each timed call is hot-cache, as in a microbenchmark.
    */
   readonly burst?: number;
-  /**
-   * Idle time before each turn, default 0. Thread pools spin for a while
-   * after their work (ONNX Runtime's and XNNPACK's do); without a pause the
-   * previous runtime's spinning threads compete with the next one's.
-   */
+  /** Idle time before each turn, default 0 (see {@link SPIN_SETTLE_MS}). */
   readonly pauseMs?: number;
 }
 

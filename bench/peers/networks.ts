@@ -33,6 +33,7 @@ import {
   type InterleaveOptions,
   markdownTable,
   maxAbsDiff,
+  SPIN_SETTLE_MS,
   timeInterleaved,
   timeMedian,
   type Timing,
@@ -40,7 +41,7 @@ import {
 } from "./measure.ts";
 import { OrtModel } from "./ort.ts";
 import { createOurWasmBackend } from "./our_backends.ts";
-import { initTfjsWasm, type TfjsWasmBuild } from "./tfjs.ts";
+import { initTfjsWasm, parseTfjsBuild } from "./tfjs.ts";
 import { modelGraphToOnnx, nhwcToNchw, onnxShape } from "./to_onnx.ts";
 import { modelGraphToTfjs } from "./to_tfjs.ts";
 
@@ -56,17 +57,14 @@ const { values: args } = parseArgs({
   },
 });
 const threads = Number(args.threads);
-const tfjsBuild =
-  (args["tfjs-build"] ?? (threads === 1 ? "simd" : "threaded-simd")) as TfjsWasmBuild;
+const tfjsBuild = parseTfjsBuild(args["tfjs-build"], threads);
 /** Inferences per turn; the first is untimed. */
 const BURST = 3;
-/** Idle time before each turn, so the previous runtime's thread pool has stopped spinning. */
-const PAUSE_MS = 20;
 const timing: InterleaveOptions = {
   warmup: Number(args.warmup),
   runs: Number(args.runs),
   burst: BURST,
-  pauseMs: PAUSE_MS,
+  pauseMs: SPIN_SETTLE_MS,
 };
 const jsTiming: TimingOptions = { warmup: 1, runs: Number(args["js-runs"]) };
 

@@ -47,12 +47,13 @@ import {
   gflops,
   type InterleaveOptions,
   markdownTable,
+  SPIN_SETTLE_MS,
   timeInterleaved,
   timeMedian,
   type Timing,
 } from "./measure.ts";
 import { OrtModel } from "./ort.ts";
-import { initTfjsWasm, type TfjsWasmBuild } from "./tfjs.ts";
+import { initTfjsWasm, parseTfjsBuild } from "./tfjs.ts";
 import { modelGraphToOnnx, nchwToNhwc, nhwcToNchw, onnxShape } from "./to_onnx.ts";
 import { modelGraphToTfjs } from "./to_tfjs.ts";
 import { createOurWasmBackend } from "./our_backends.ts";
@@ -67,21 +68,18 @@ const { values: args } = parseArgs({
   },
 });
 const threads = Number(args.threads);
-const tfjsBuild =
-  (args["tfjs-build"] ?? (threads === 1 ? "simd" : "threaded-simd")) as TfjsWasmBuild;
+const tfjsBuild = parseTfjsBuild(args["tfjs-build"], threads);
 /**
  * Calls per turn: the first re-warms the caches after another runtime's turn
  * and is not timed, so each timed call is hot-cache.
  */
 const BURST = 5;
-/** Idle time before each turn, so the previous runtime's thread pool has stopped spinning. */
-const PAUSE_MS = 20;
 const timing: InterleaveOptions = {
   warmup: Number(args.warmup),
   runs: Number(args.runs),
   minTotalMs: 200,
   burst: BURST,
-  pauseMs: PAUSE_MS,
+  pauseMs: SPIN_SETTLE_MS,
 };
 
 /** One implementation of one op, ready to time, with its output already checked. */

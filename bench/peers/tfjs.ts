@@ -70,6 +70,24 @@ URL.revokeObjectURL = () => {};
 export type TfjsWasmBuild = "simd" | "threaded-simd";
 
 /**
+ * The `--tfjs-build` option: `"simd"` or `"threaded-simd"`; when absent, the
+ * single-threaded build for one thread and the threaded one for more.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTfjsBuild } from "./tfjs.ts";
+ * assert.equal(parseTfjsBuild(undefined, 2), "threaded-simd");
+ * assert.throws(() => parseTfjsBuild("sse", 1), /--tfjs-build/);
+ * ```
+ */
+export function parseTfjsBuild(option: string | undefined, threads: number): TfjsWasmBuild {
+  if (option === undefined) return threads === 1 ? "simd" : "threaded-simd";
+  if (option === "simd" || option === "threaded-simd") return option;
+  throw new Error(`--tfjs-build must be "simd" or "threaded-simd", got "${option}"`);
+}
+
+/**
  * Initializes TF.js's wasm backend with `threads` threads (once per process)
  * and returns the `tf` namespace. `build` defaults to `"simd"` for one thread
  * (tfjs's own default path under Deno) and `"threaded-simd"` for more (see
