@@ -494,6 +494,10 @@ export function formatDemoReport(report: DemoReport): string {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   let options: DemoOptions;
   try {
     options = parseDemoArgs(args);

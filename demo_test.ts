@@ -105,3 +105,17 @@ Deno.test("demo: bad model options and unknown backends fail with typed errors",
   await assert.rejects(runDemo(parseDemoArgs([...SMALL, "--backend", "tpu"])), UsageError);
   assert.equal(await main(["--model", "resnet"]), 2);
 });
+
+Deno.test("demo: --help prints the usage and exits 0 without running anything", async () => {
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (line: string) => printed.push(line);
+  try {
+    assert.equal(await main(["--model", "mobilenet", "--help"]), 0);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(printed.length, 1);
+  assert.match(printed[0], /^usage: deno task demo/);
+  assert.match(printed[0], /--weights FILE/);
+});
