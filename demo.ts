@@ -82,7 +82,8 @@ const USAGE = `usage: deno task demo [options]
   --runs N         timed runs after warm-up (default 10)
   --weights FILE   safetensors weights (needs --model mobilenet or shufflenet)
   --image FILE     PNG or JPEG input (default: a seeded random image)
-  --json           print the report as JSON`;
+  --json           print the report as JSON
+  --help, -h       print this text`;
 
 /**
  * A command-line mistake; `main` prints it with the usage.
