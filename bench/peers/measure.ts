@@ -32,8 +32,8 @@ export interface TimingOptions {
 export const SPIN_SETTLE_MS = 20;
 
 /**
- * Waits `ms` milliseconds without letting this core idle: a sleeping core
- * wakes up at a lower clock, which would slow the first calls of the next turn.
+ * Waits `ms` milliseconds without letting this core idle, since an idle core
+ * may be clocked down when the next turn's first calls run.
  */
 function busyWait(ms: number): void {
   const until = performance.now() + ms;
