@@ -71,7 +71,9 @@ export function planBuffers(graph: ModelGraph): BufferPlan {
  * dispose it yourself.
  */
 export interface CompiledModel extends Disposable {
+  /** The compiled graph; `run` takes a tensor of exactly its `inputShape`. */
   readonly graph: ModelGraph;
+  /** The backend that holds the kernels and buffers; `run` takes a tensor of this backend. */
   readonly backend: Backend;
   /** The buffer plan; its buffers are allocated once, at compile time. */
   readonly plan: BufferPlan;

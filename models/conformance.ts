@@ -21,7 +21,9 @@ import { shufflenetV1 } from "./shufflenet_v1.ts";
 
 /** How one layer compared with the reference. */
 export interface LayerCheck {
+  /** The graph node checked, e.g. `"conv1"`. */
   readonly name: string;
+  /** Whether every output is within the op-level tolerance (`worstRatio` ≤ 1). */
   readonly ok: boolean;
   /** Largest error over tolerance among the layer's outputs (≤ 1 passes). */
   readonly worstRatio: number;
@@ -31,7 +33,9 @@ export interface LayerCheck {
 
 /** The outcome of {@link checkModel}. */
 export interface ModelCheck {
+  /** The model's name, e.g. `"mobilenet_v1_0.25_128"`. */
   readonly model: string;
+  /** The backend's `name`. */
   readonly backend: string;
   /** Every layer, in execution order. */
   readonly layers: readonly LayerCheck[];

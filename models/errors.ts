@@ -24,6 +24,7 @@ import { InvalidArgumentError } from "@mobileops/core";
  * ```
  */
 export class ModelOptionError extends InvalidArgumentError {
+  /** Always `"ModelOptionError"`, so `String(error)` and stack traces show the class. */
   override name = "ModelOptionError";
 }
 
@@ -40,6 +41,7 @@ export class ModelOptionError extends InvalidArgumentError {
  * ```
  */
 export class GraphError extends InvalidArgumentError {
+  /** Always `"GraphError"`, so `String(error)` and stack traces show the class. */
   override name = "GraphError";
 }
 
@@ -59,6 +61,7 @@ export class GraphError extends InvalidArgumentError {
  * ```
  */
 export class SafetensorsError extends InvalidArgumentError {
+  /** Always `"SafetensorsError"`, so `String(error)` and stack traces show the class. */
   override name = "SafetensorsError";
 }
 
@@ -77,5 +80,6 @@ export class SafetensorsError extends InvalidArgumentError {
  * ```
  */
 export class ImageDecodeError extends InvalidArgumentError {
+  /** Always `"ImageDecodeError"`, so `String(error)` and stack traces show the class. */
   override name = "ImageDecodeError";
 }

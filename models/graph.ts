@@ -21,6 +21,7 @@ export const GRAPH_INPUT = "input";
 export interface GraphNode {
   /** Unique; also the prefix of the node's tensors in a safetensors file. */
   readonly name: string;
+  /** The core operator the node runs (sizes, stride, padding, fused activation). */
   readonly descriptor: OpDescriptor;
   /** Names of earlier nodes, or {@link GRAPH_INPUT}, in the operator's input order. */
   readonly inputs: readonly string[];
@@ -30,9 +31,11 @@ export interface GraphNode {
 
 /** A whole network: nodes in execution order, NHWC input shape, and the node that gives the output. */
 export interface ModelGraph {
+  /** Identifies the network in summaries and reports, e.g. `"mobilenet_v1_1.0_224"`. */
   readonly name: string;
   /** NHWC, batch included. */
   readonly inputShape: Shape;
+  /** In execution order; each reads only the input or earlier nodes, and names are unique. */
   readonly nodes: readonly GraphNode[];
   /** Name of the node whose output is the model's output. */
   readonly output: string;

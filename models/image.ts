@@ -12,8 +12,11 @@ import { ImageDecodeError } from "./errors.ts";
 
 /** A decoded image: 8-bit RGB, row-major, 3 values per pixel. */
 export interface RgbImage {
+  /** Pixels per row. */
   readonly width: number;
+  /** Number of rows. */
   readonly height: number;
+  /** `width · height · 3` samples, 0–255, row-major, in R, G, B order. */
   readonly data: Uint8Array;
 }
 
@@ -73,7 +76,9 @@ export function decodeImage(bytes: Uint8Array): RgbImage {
 
 /** Per-channel normalization `(value − mean) / std` applied to 0–255 samples. */
 export interface Normalization {
+  /** Subtracted from every 0–255 sample, all channels alike. */
   readonly mean: number;
+  /** Divides every sample after `mean` is subtracted; non-zero. */
   readonly std: number;
 }
 

@@ -26,8 +26,11 @@ import { uniformGenerator } from "./random.ts";
  * activation fused); `fullyConnected` layers have a weight matrix and a bias.
  */
 export interface LayerSpec {
+  /** Unique in the model; prefixes its parameter names (`<name>.weight`, `<name>.bn.gamma`…). */
   readonly name: string;
+  /** The operator; a `conv2d` is in its folded form (`bias: true`, activation fused). */
   readonly descriptor: OpDescriptor;
+  /** Names of earlier layers, or `"input"` (`GRAPH_INPUT`), in the operator's input order. */
   readonly inputs: readonly string[];
   /**
    * The layer ends a residual branch (its output is added to a shortcut):
@@ -39,7 +42,9 @@ export interface LayerSpec {
 
 /** A named parameter tensor, laid out as documented in docs/models.md. */
 export interface ParameterTensor {
+  /** e.g. OHWI `[out, kh, kw, in / groups]` for a conv weight, `[out]` for BatchNorm statistics. */
   readonly shape: Shape;
+  /** Row-major values, exactly as many as the product of `shape`. */
   readonly data: Float32Array;
 }
 
@@ -184,7 +189,9 @@ export type ModelWeights =
  * ```
  */
 export class Model {
+  /** What it was built from: layers, input shape, BatchNorm ε and builder options. */
   readonly definition: ModelDefinition;
+  /** Where the parameters came from: a random seed, or the source of a loaded set. */
   readonly weightsOrigin: WeightsOrigin;
   /** Class names, when the loaded weights came with them. */
   readonly labels?: readonly string[];

@@ -15,7 +15,9 @@ import type { Model, ParameterTensor } from "./model.ts";
 
 /** A decoded file: float32 tensors by name, and the header's metadata. */
 export interface SafetensorsContents {
+  /** Every tensor of the file by name, its values converted to float32. */
   readonly tensors: Map<string, ParameterTensor>;
+  /** The header's `__metadata__` strings; empty when the file has none. */
   readonly metadata: Readonly<Record<string, string>>;
 }
 

@@ -18,9 +18,13 @@ import {
 
 /** One way of computing a layer: its operators, in order, and their summed cost. */
 export interface LayerVariant {
+  /** Human-readable description, e.g. `"depthwise 3×3 on 64×64×3"`. */
   readonly label: string;
+  /** The operator calls in order, each with its NHWC input shape. */
   readonly steps: readonly { readonly descriptor: OpDescriptor; readonly inputShape: Shape }[];
+  /** Summed over the steps: one per filter tap per output (core's `opCost`). */
   readonly multiplyAdds: number;
+  /** Summed over the steps: filter elements plus bias, where a step has one. */
   readonly parameters: number;
 }
 

@@ -33,6 +33,7 @@ export type ShuffleNetScale = 0.25 | 0.5 | 1 | 1.5 | 2;
 
 /** Options of {@link shufflenetV1}. */
 export interface ShuffleNetV1Options {
+  /** Groups g of the 1×1 group convolutions and the channel shuffle: 1, 2, 3, 4 or 8. */
   groups: ShuffleNetGroups;
   /** Width scale s (the paper's "ShuffleNet s×"). */
   scale: ShuffleNetScale;

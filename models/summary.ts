@@ -18,10 +18,13 @@ import { inferGraphShapes, type ModelGraph } from "./graph.ts";
 
 /** One layer's row. */
 export interface SummaryRow {
+  /** The graph node's name, e.g. `"stage2.unit1.concat"`. */
   readonly name: string;
   /** Operator and form, e.g. `"conv2d depthwise 3×3/2"`. */
   readonly op: string;
+  /** NHWC, batch included; `[batch, features]` after a fully connected layer. */
   readonly outputShape: Shape;
+  /** Per output, one per filter tap or FC input (core's `opCost`); 0 for other operators. */
   readonly multiplyAdds: number;
   /** As the graph runs it: folded BatchNorm counts as the convolution's bias. */
   readonly parameters: number;
@@ -31,9 +34,13 @@ export interface SummaryRow {
 
 /** A network's cost: rows in execution order and totals. Plain data: `JSON.stringify` it. */
 export interface ModelSummary {
+  /** The graph's name, e.g. `"mobilenet_v1_1.0_224"`. */
   readonly name: string;
+  /** NHWC, batch included. */
   readonly inputShape: Shape;
+  /** One per graph node, in execution order. */
   readonly rows: readonly SummaryRow[];
+  /** Sums over all rows, plus the bytes of the planned, reused activation buffers. */
   readonly totals: {
     readonly multiplyAdds: number;
     readonly parameters: number;

@@ -49,8 +49,11 @@ export interface LinearMemoryOptions {
  * ```
  */
 export class LinearMemory {
+  /** The memory every kernel imports as `env.memory`; Worker threads get the same one. */
   readonly memory: WebAssembly.Memory;
+  /** Whether `memory` is shared (a `SharedArrayBuffer`), as Worker threads need. */
   readonly shared: boolean;
+  /** Growth limit in 64 KiB pages: `maximumBytes` rounded down, clamped to 1–65536. */
   readonly maximumPages: number;
   readonly #owner: string;
   /** Free blocks `[offset, bytes]`, sorted by offset. */
@@ -61,6 +64,7 @@ export class LinearMemory {
   #peak = 0;
   #f32: Float32Array | undefined;
 
+  /** Starts at one 64 KiB page; allocations grow it, up to `maximumPages`. */
   constructor(options: LinearMemoryOptions) {
     this.shared = options.shared;
     this.#owner = options.owner;

@@ -40,7 +40,9 @@ export type ErrorClass = new (...args: never[]) => Error;
 
 /** One misuse and the error it must raise. */
 export interface BadInputCase {
+  /** The misuse, in words; used as the test step's name. */
   readonly name: string;
+  /** The class the raised error must be an instance of, e.g. core's `ShapeError`. */
   readonly error: ErrorClass;
   /**
    * The `field` of the {@link InvalidArgumentError}, or the `subject` of the

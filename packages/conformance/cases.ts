@@ -38,7 +38,9 @@ import { pickOne, randomFloat32, seededRandom } from "./random.ts";
 export interface ConformanceCase {
   /** Unique, and enough to reproduce the case. */
   readonly name: string;
+  /** The operator call under test; its weights come from {@link caseData}. */
   readonly descriptor: OpDescriptor;
+  /** One per operator input: NHWC, `[batch, …]` for fully connected, any rank for softmax. */
   readonly inputShapes: readonly Shape[];
   /** Seed of the inputs and weights ({@link caseData}). */
   readonly seed: number;
@@ -48,7 +50,9 @@ export interface ConformanceCase {
 
 /** A named group of cases, reported together. */
 export interface CaseTable {
+  /** Names the test step and prefixes each case's name, e.g. `"network layers"`. */
   readonly name: string;
+  /** The same cases, with the same seeds, on every run. */
   readonly cases: readonly ConformanceCase[];
 }
 
@@ -682,7 +686,9 @@ export const CASE_TABLES: readonly CaseTable[] = [
 
 /** The data of one case: weights (for convolutions and fully connected layers) and inputs. */
 export interface CaseData {
+  /** OHWI filter or `[out][in]` matrix, plus bias if any; `undefined` for weightless operators. */
   readonly weights: OpWeights;
+  /** One per input shape, row-major, drawn uniformly from the case's `inputRange`. */
   readonly inputs: readonly Float32Array[];
 }
 

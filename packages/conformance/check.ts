@@ -13,7 +13,9 @@ import { bitExact, type Comparison, withinTolerance } from "./tolerance.ts";
 
 /** How a case went. */
 export interface CaseReport {
+  /** The case's name, enough to reproduce it. */
   readonly name: string;
+  /** Whether shape, values, the preset output and the untouched inputs all checked out. */
   readonly ok: boolean;
   /** `|error| / tolerance` at the worst output (0 or `Infinity` for bit-exact operators). */
   readonly worstRatio: number;

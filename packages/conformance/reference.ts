@@ -28,12 +28,15 @@ import type {
 
 /** An input to the reference: a shape and its values in NHWC order. */
 export interface ReferenceTensor {
+  /** NHWC for spatial operators, `[batch, …]` for fully connected, any rank for softmax. */
   readonly shape: Shape;
+  /** Row-major, exactly the product of `shape` values (else `reference` throws `RangeError`). */
   readonly data: ArrayLike<number>;
 }
 
 /** What the reference computed, with what the tolerance needs to judge a float32 result. */
 export interface ReferenceResult {
+  /** Output shape, derived by the reference itself, independently of core's `inferGeometry`. */
   readonly shape: Shape;
   /** The exact-as-float64 outputs. */
   readonly values: Float64Array;

@@ -36,7 +36,9 @@ export interface BackendCapabilities {
 
 /** Memory held by a backend. */
 export interface MemoryStats {
+  /** Live (not yet disposed) tensors. */
   readonly tensors: number;
+  /** Live (not yet disposed) prepared kernels. */
   readonly kernels: number;
   /** Bytes held by live tensors' data. */
   readonly tensorBytes: number;
@@ -51,7 +53,9 @@ export interface MemoryStats {
  * kernel. Every argument it receives has been validated by {@link defineBackend}.
  */
 export interface BackendImpl<S, K> {
+  /** Backend name, exposed as {@link Backend.name} and used in error messages. */
   readonly name: string;
+  /** Exposed unchanged as {@link Backend.capabilities}. */
   readonly capabilities: BackendCapabilities;
   /** Storage for `size` float32 values, zero-filled. */
   allocate(size: number): S;
@@ -59,35 +63,45 @@ export interface BackendImpl<S, K> {
   write(storage: S, data: Float32Array): void;
   /** Copies `size` values out, after pending work. */
   read(storage: S, size: number): Promise<Float32Array>;
+  /** Frees a tensor's storage; called once per tensor, on dispose or backend dispose. */
   release(storage: S): void;
   /** Packs validated weights into the kernel's own layout, once. */
   prepare(descriptor: OpDescriptor, weights: OpWeights): K | Promise<K>;
   /** Computes (or enqueues) the operator; `output` never aliases an input. */
   run(kernel: K, inputs: readonly S[], output: S, geometry: OpGeometry): void;
+  /** Frees a prepared kernel; called once per kernel, on dispose or backend dispose. */
   releaseKernel(kernel: K): void;
   /** Resolves when all enqueued work has finished. */
   sync(): Promise<void>;
   /** Backend-specific memory figures. */
   memoryDetail?(): Record<string, number>;
+  /** Frees the backend itself; called once, after every tensor and kernel is released. */
   dispose(): void;
 }
 
 /** A prepared operator: descriptor plus weights packed for one backend. */
 export interface Kernel<D extends OpDescriptor = OpDescriptor> {
+  /** The validated, frozen canonical form of the descriptor given to `prepare`. */
   readonly descriptor: D;
   /** {@link descriptorKey} of the descriptor. */
   readonly key: string;
   /** Name of the backend that prepared it. */
   readonly backend: string;
+  /** Whether {@link Kernel.dispose} (or its backend's dispose) has run; running it then throws. */
   readonly disposed: boolean;
+  /** Frees the packed weights. Idempotent. */
   dispose(): void;
+  /** Lets `using k = …` dispose the kernel at scope end. */
   [Symbol.dispose](): void;
 }
 
 /** A backend, as users see it. Create one with its package's factory. */
 export interface Backend extends Disposable {
+  /** Backend name, as reported by {@link Tensor.backend} and {@link Kernel.backend}. */
   readonly name: string;
+  /** What this backend can do here: device, SIMD, threads, whether `run` is asynchronous. */
   readonly capabilities: BackendCapabilities;
+  /** Whether {@link Backend.dispose} has been called; uploads, runs and reads then fail. */
   readonly disposed: boolean;
   /** Copies `data` into a new tensor of `shape`. */
   upload(data: Float32Array | readonly number[], shape: Shape): Tensor;
@@ -105,6 +119,7 @@ export interface Backend extends Disposable {
   run(kernel: Kernel, inputs: readonly Tensor[], output?: Tensor): Tensor;
   /** Resolves when every enqueued run has finished. */
   sync(): Promise<void>;
+  /** A snapshot of the tensors and kernels this backend holds now, and its peak tensor bytes. */
   memoryStats(): MemoryStats;
   /** Frees every tensor and kernel this backend still holds. Idempotent. */
   dispose(): void;

@@ -34,55 +34,81 @@ export type PairLike = number | readonly [number, number];
  * reads that group's input channels.
  */
 export interface Conv2dDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"conv2d"`. */
   readonly op: "conv2d";
+  /** Input channels; must equal the input's `shape[3]` and be divisible by `groups`. */
   readonly inChannels: number;
+  /** Output channels (the output's `shape[3]`); a multiple of `groups`. */
   readonly outChannels: number;
+  /** Kernel `[height, width]` in taps, before dilation. */
   readonly kernel: Pair;
+  /** Step between output windows `[height, width]`, in input pixels. */
   readonly stride: Pair;
+  /** `"valid"` (none), `"same"` (TensorFlow rule) or `[top, bottom, left, right]` in pixels. */
   readonly padding: Padding;
+  /** Spacing between kernel taps `[height, width]`; 1 is contiguous, extent `(k − 1)·d + 1`. */
   readonly dilation: Pair;
+  /** Channel groups; divides both channel counts. 1 is ungrouped, `inChannels` (> 1) depthwise. */
   readonly groups: number;
+  /** Whether the weights carry a bias of `outChannels` values, added before the activation. */
   readonly bias: boolean;
+  /** Applied to each output after the bias. */
   readonly activation: Activation;
 }
 
 /** Average pooling; `countIncludePad` decides whether padded cells count in the divisor. */
 export interface AvgPool2dDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"avgPool2d"`. */
   readonly op: "avgPool2d";
+  /** Window `[height, width]` in pixels. */
   readonly kernel: Pair;
+  /** Step between windows `[height, width]`, in input pixels; constructor default: `kernel`. */
   readonly stride: Pair;
+  /** `"valid"`, `"same"` or `[top, bottom, left, right]` in pixels, each side < the kernel. */
   readonly padding: Padding;
+  /** `true`: divide by `kernelH·kernelW`; `false`: by the window's in-bounds cells only. */
   readonly countIncludePad: boolean;
 }
 
 /** Max pooling; padded cells never win. */
 export interface MaxPool2dDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"maxPool2d"`. */
   readonly op: "maxPool2d";
+  /** Window `[height, width]` in pixels. */
   readonly kernel: Pair;
+  /** Step between windows `[height, width]`, in input pixels; constructor default: `kernel`. */
   readonly stride: Pair;
+  /** `"valid"`, `"same"` or `[top, bottom, left, right]` in pixels, each side < the kernel. */
   readonly padding: Padding;
 }
 
 /** Channel shuffle: output channel `j·g + i` takes input channel `i·(C/g) + j`. */
 export interface ChannelShuffleDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"channelShuffle"`. */
   readonly op: "channelShuffle";
+  /** Number of groups `g`; must divide the input's channel count `C`. */
   readonly groups: number;
 }
 
 /** Element-wise sum of two tensors of one shape, then the activation. */
 export interface AddDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"add"`. */
   readonly op: "add";
+  /** Applied to each sum. */
   readonly activation: Activation;
 }
 
 /** Concatenation of NHWC tensors along channels, in input order, then the activation. */
 export interface ConcatDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"concat"`. */
   readonly op: "concat";
+  /** Applied to every output element. */
   readonly activation: Activation;
 }
 
 /** Mean over height and width: `[N,H,W,C]` → `[N,1,1,C]`. */
 export interface GlobalAvgPoolDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"globalAvgPool"`. */
   readonly op: "globalAvgPool";
 }
 
@@ -91,15 +117,21 @@ export interface GlobalAvgPoolDescriptor {
  * Weight layout: `[outFeatures][inFeatures]`. Output shape `[N, outFeatures]`.
  */
 export interface FullyConnectedDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"fullyConnected"`. */
   readonly op: "fullyConnected";
+  /** Features per batch item: the input's element count divided by its `shape[0]`. */
   readonly inFeatures: number;
+  /** Features per batch item in the `[N, outFeatures]` output. */
   readonly outFeatures: number;
+  /** Whether the weights carry a bias of `outFeatures` values, added before the activation. */
   readonly bias: boolean;
+  /** Applied to each output after the bias. */
   readonly activation: Activation;
 }
 
 /** Softmax over the last axis. */
 export interface SoftmaxDescriptor {
+  /** Discriminant of {@link OpDescriptor}: always `"softmax"`. */
   readonly op: "softmax";
 }
 
@@ -171,8 +203,11 @@ function boolean(field: string, value: unknown): boolean {
 
 /** Options of {@link conv2d}. */
 export interface Conv2dOptions {
+  /** Input channels, a positive integer divisible by `groups`. */
   inChannels: number;
+  /** Output channels, a positive integer that is a multiple of `groups`. */
   outChannels: number;
+  /** Kernel size in taps: one number for a square kernel, or `[height, width]`. */
   kernel: PairLike;
   /** Default 1. */
   stride?: PairLike;
@@ -232,6 +267,7 @@ export function conv2d(options: Conv2dOptions): Conv2dDescriptor {
 /** Options of {@link depthwiseConv2d}. */
 export interface DepthwiseConv2dOptions
   extends Omit<Conv2dOptions, "inChannels" | "outChannels" | "groups"> {
+  /** Input channels; also the group count, one channel per group. */
   channels: number;
   /** Channel multiplier: output channel `c·multiplier + k` filters input channel `c`. Default 1. */
   multiplier?: number;
@@ -340,6 +376,7 @@ export function convKind(d: Conv2dDescriptor): ConvKind {
 
 /** Options shared by the pooling constructors. */
 export interface Pool2dOptions {
+  /** Window size in pixels: one number for a square window, or `[height, width]`. */
   kernel: PairLike;
   /** Default: the kernel size. */
   stride?: PairLike;

@@ -24,6 +24,7 @@ export function describeValue(value: unknown): string {
 
 /** Base class of every error this project raises on purpose. */
 export class MobileOpsError extends Error {
+  /** Always `"MobileOpsError"`, so `String(error)` and stack traces show the class. */
   override name = "MobileOpsError";
 }
 
@@ -40,6 +41,7 @@ export class MobileOpsError extends Error {
  * ```
  */
 export class InvalidArgumentError extends MobileOpsError {
+  /** Always `"InvalidArgumentError"`, so `String(error)` and stack traces show the class. */
   override name = "InvalidArgumentError";
   /** Dotted path of the offending field. */
   readonly field: string;
@@ -55,26 +57,31 @@ export class InvalidArgumentError extends MobileOpsError {
 
 /** An operator descriptor is malformed (sizes, groups, padding, activation…). */
 export class DescriptorError extends InvalidArgumentError {
+  /** Always `"DescriptorError"`, so `String(error)` and stack traces show the class. */
   override name = "DescriptorError";
 }
 
 /** Input tensor shapes do not fit the operator (rank, channels, kernel larger than padded input…). */
 export class ShapeError extends InvalidArgumentError {
+  /** Always `"ShapeError"`, so `String(error)` and stack traces show the class. */
   override name = "ShapeError";
 }
 
 /** Weights do not match the descriptor (missing, wrong length, bias present/absent). */
 export class WeightsError extends InvalidArgumentError {
+  /** Always `"WeightsError"`, so `String(error)` and stack traces show the class. */
   override name = "WeightsError";
 }
 
 /** A tensor or kernel created by one backend instance was handed to another. */
 export class BackendMismatchError extends InvalidArgumentError {
+  /** Always `"BackendMismatchError"`, so `String(error)` and stack traces show the class. */
   override name = "BackendMismatchError";
 }
 
 /** A tensor, kernel or backend was used after `dispose()`. */
 export class DisposedError extends MobileOpsError {
+  /** Always `"DisposedError"`, so `String(error)` and stack traces show the class. */
   override name = "DisposedError";
   /** What was used: e.g. `"inputs[0]"`, `"kernel"`, `"backend wasm"`. */
   readonly subject: string;
@@ -87,6 +94,7 @@ export class DisposedError extends MobileOpsError {
 
 /** A backend cannot be created here (no WebGPU adapter, no WebAssembly SIMD…). */
 export class BackendUnavailableError extends MobileOpsError {
+  /** Always `"BackendUnavailableError"`, so `String(error)` and stack traces show the class. */
   override name = "BackendUnavailableError";
   /** Name of the backend that could not be created. */
   readonly backend: string;
@@ -99,6 +107,7 @@ export class BackendUnavailableError extends MobileOpsError {
 
 /** A backend could not obtain the memory it needed. */
 export class OutOfMemoryError extends MobileOpsError {
+  /** Always `"OutOfMemoryError"`, so `String(error)` and stack traces show the class. */
   override name = "OutOfMemoryError";
   /** Bytes that were requested when allocation failed. */
   readonly requestedBytes: number;

@@ -17,7 +17,9 @@ export type Pad4 = readonly [top: number, bottom: number, left: number, right: n
 
 /** What an operator does to its inputs' shapes, computed once per call. */
 export interface OpGeometry {
+  /** The validated input shapes, in input order. */
   readonly inputShapes: readonly Shape[];
+  /** Shape of the tensor the operator produces (NHWC for spatial operators). */
   readonly outputShape: Shape;
   /** Resolved padding, for convolutions and pools; `[0,0,0,0]` otherwise. */
   readonly padding: Pad4;

@@ -17,6 +17,7 @@ import { type Shape, shapeSize } from "./geometry.ts";
 
 /** What a tensor needs from the backend that owns it. */
 export interface TensorOwner {
+  /** Backend name, reported by {@link Tensor.backend} and in error messages. */
   readonly name: string;
   /** Reads a tensor's data back; waits for pending work. */
   download(tensor: Tensor): Promise<Float32Array>;

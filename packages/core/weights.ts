@@ -10,13 +10,17 @@ import { WeightsError } from "./errors.ts";
 
 /** Convolution weights: OHWI filter, optional per-output-channel bias. */
 export interface ConvWeights {
+  /** OHWI filter, {@link convFilterSize} finite values. */
   readonly filter: Float32Array;
+  /** `outChannels` finite values; present exactly when the descriptor has `bias: true`. */
   readonly bias?: Float32Array;
 }
 
 /** Fully connected weights: `[outFeatures][inFeatures]` matrix, optional bias. */
 export interface FullyConnectedWeights {
+  /** Row-major `[outFeatures][inFeatures]`: `outFeatures · inFeatures` finite values. */
   readonly weights: Float32Array;
+  /** `outFeatures` finite values; present exactly when the descriptor has `bias: true`. */
   readonly bias?: Float32Array;
 }
 
@@ -124,9 +128,13 @@ export function validateWeights<D extends OpDescriptor>(
 
 /** BatchNorm parameters, one value per channel. */
 export interface BatchNormParams {
+  /** Scale γ; its length sets the channel count the other arrays must match. */
   readonly gamma: Float32Array;
+  /** Shift β, added after scaling. */
   readonly beta: Float32Array;
+  /** Running mean μ, subtracted before scaling. */
   readonly mean: Float32Array;
+  /** Running variance σ²; `σ² + ε` must be positive. */
   readonly variance: Float32Array;
   /** Default 1e-3 (TensorFlow/Keras); PyTorch uses 1e-5. */
   readonly epsilon?: number;

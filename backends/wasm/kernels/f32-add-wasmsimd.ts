@@ -23,7 +23,9 @@ import {
 export interface AddSpec {
   /** Floats per tensor. */
   readonly size: number;
+  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
   readonly activation: Activation;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
 }
 

@@ -19,8 +19,11 @@ import { addTo, END, IN0, kernelFunction, OUT, START } from "./emit.ts";
 
 /** What {@link generateChannelShuffle} bakes into the module. */
 export interface ChannelShuffleSpec {
+  /** Floats per pixel, in and out (C); a multiple of `groups`. */
   readonly channels: number;
+  /** Groups g: output channel `j·g + i` takes input channel `i·(C/g) + j`. */
   readonly groups: number;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
 }
 

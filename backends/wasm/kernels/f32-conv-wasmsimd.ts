@@ -43,9 +43,13 @@ function groupBlocks(outPerGroup: number): Block[] {
 
 /** The grouping a direct convolution is generated for. */
 export interface ConvGrouping {
+  /** Channel groups: group g reads channels from `g·inPerGroup`, writes from `g·outPerGroup`. */
   readonly groups: number;
+  /** Input channels per group, summed over at every tap. */
   readonly inPerGroup: number;
+  /** Output channels per group, packed and computed in blocks of up to 32. */
   readonly outPerGroup: number;
+  /** Filter taps `[rows, columns]`; must equal the geometry's `kernel`. */
   readonly kernel: readonly [number, number];
 }
 
@@ -99,11 +103,17 @@ export function packConvWeights(
 
 /** What {@link generateConv} bakes into the module. */
 export interface ConvSpec extends ArithmeticOptions {
+  /** Window and tensor sizes; `inStride`/`outStride` hold every group's channels. */
   readonly geometry: WindowGeometry;
+  /** How channels split into groups; the weights must be packed with the same one. */
   readonly grouping: ConvGrouping;
+  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
   readonly activation: Activation;
+  /** Byte offset of the {@link packConvWeights} output in linear memory. */
   readonly weights: number;
+  /** Byte offset of a zero row of `width × inStride` floats, read for out-of-image rows. */
   readonly zeroRow: number;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
 }
 

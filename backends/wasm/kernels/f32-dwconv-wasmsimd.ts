@@ -78,13 +78,17 @@ export function packDepthwiseWeights(
 
 /** What {@link generateDepthwiseConv} bakes into the module. */
 export interface DepthwiseSpec extends ArithmeticOptions {
+  /** Window and tensor sizes; its `kernel` must be the one the weights were packed with. */
   readonly geometry: WindowGeometry;
+  /** Channels in and out (multiplier 1), in blocks of 4; a 1–3 channel tail stores only those. */
   readonly channels: number;
+  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
   readonly activation: Activation;
   /** Byte offset of the packed weights. */
   readonly weights: number;
   /** Byte offset of a zero row of `width × channels` floats. */
   readonly zeroRow: number;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
   /** Interior output pixels per loop trip; default {@link defaultDepthwiseUnroll}. */
   readonly unroll?: number;

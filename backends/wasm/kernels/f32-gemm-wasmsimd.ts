@@ -30,6 +30,7 @@ import {
 
 /** A GEMM's sizes, in elements. */
 export interface GemmShape {
+  /** Independent k × n GEMMs: group g reads channels from `g·k`, writes from `g·n` (unshuffled). */
   readonly groups: number;
   /** Reduction length per group (input channels per group). */
   readonly k: number;
@@ -43,7 +44,9 @@ export interface GemmShape {
 
 /** Register tile: `mr` pixels × `nr` vectors of 4 outputs. */
 export interface GemmTile {
+  /** Pixels (rows of A) per tile; leftover pixels (fewer than `mr`) form one shorter tile. */
   readonly mr: number;
+  /** Vectors of 4 outputs per tile: the panel width, which the weights must be packed with. */
   readonly nr: number;
 }
 
@@ -110,10 +113,15 @@ export function packGemmWeights(
 
 /** What {@link generateGemm} bakes into the module. */
 export interface GemmSpec extends ArithmeticOptions {
+  /** Sizes and pixel strides; must be the shape the weights were packed for. */
   readonly shape: GemmShape;
+  /** Register tile; its `nr` must be the one the weights were packed with. */
   readonly tile: GemmTile;
+  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
   readonly activation: Activation;
+  /** Byte offset of the {@link packGemmWeights} output in linear memory. */
   readonly weights: number;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
   /**
    * Split the work by output panels instead of pixels: `run`'s range is then

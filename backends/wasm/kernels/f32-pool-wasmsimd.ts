@@ -14,11 +14,15 @@ import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts"
 
 /** What {@link generatePool} bakes into the module. */
 export interface PoolSpec {
+  /** Window and tensor sizes; the backend sets `inStride` = `outStride` = `channels`. */
   readonly geometry: WindowGeometry;
+  /** Channels per pixel, in blocks of 4; the 1–3 left over store only their lanes. */
   readonly channels: number;
+  /** `average` divides by the in-image taps only, `averageIncludingPad` by all kh·kw. */
   readonly mode: "max" | "average" | "averageIncludingPad";
   /** Byte offset of a pad row (−∞ for max, 0 for average) of `width × channels` floats. */
   readonly padRow: number;
+  /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
 }
 

@@ -19,29 +19,45 @@ import { addTo, END, IN0, OUT, START } from "./emit.ts";
 
 /** A window operator's geometry, all sizes in elements. */
 export interface WindowGeometry {
+  /** Input rows (pixels) per image, before padding; rows outside read the pad row. */
   readonly height: number;
+  /** Input columns (pixels) per row, before padding. */
   readonly width: number;
   /** Floats per input pixel. */
   readonly inStride: number;
+  /** Output rows per image; `start`/`end` count rows of batch × `outHeight`. */
   readonly outHeight: number;
+  /** Output columns (pixels) per row. */
   readonly outWidth: number;
   /** Floats per output pixel. */
   readonly outStride: number;
+  /** Window taps `[rows, columns]`, before dilation. */
   readonly kernel: readonly [number, number];
+  /** Input pixels between adjacent windows, `[rows, columns]`. */
   readonly stride: readonly [number, number];
+  /** Input pixels between adjacent taps of a window, `[rows, columns]` (1 = dense). */
   readonly dilation: readonly [number, number];
+  /** Padding rows above the image: output row 0's window starts at input row −`padTop`. */
   readonly padTop: number;
+  /** Padding columns left of the image; out-of-image column taps are dropped when generating. */
   readonly padLeft: number;
 }
 
 /** A run of channel blocks walked by one loop; offsets in bytes. */
 export interface BlockRun<V> {
+  /** Channel blocks in the run (trips of its loop); a run of 0 emits nothing. */
   readonly count: number;
+  /** First block's byte offset within each input pixel. */
   readonly inStart: number;
+  /** Bytes added to the input offset after each block. */
   readonly inStep: number;
+  /** First block's byte offset within each output pixel. */
   readonly outStart: number;
+  /** Bytes added to the output offset after each block. */
   readonly outStep: number;
+  /** First block's weights, in bytes from the walker's `weights` offset. */
   readonly weightStart: number;
+  /** Bytes added to the weight pointer after each block (a block's packed weights). */
   readonly weightStep: number;
   /** What the strategy needs to know about these blocks (e.g. lanes). */
   readonly variant: V;
