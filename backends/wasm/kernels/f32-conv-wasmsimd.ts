@@ -18,6 +18,7 @@ import {
   multiplyAccumulate,
   storeLanes,
 } from "./emit.ts";
+import { packOutputPanels } from "./pack.ts";
 import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts";
 
 /** Output vectors (4 channels each) per block. */
@@ -74,31 +75,12 @@ export function packConvWeights(
   grouping: ConvGrouping,
 ): Float32Array {
   const { groups, inPerGroup, outPerGroup, kernel } = grouping;
-  const taps = kernel[0] * kernel[1];
-  const blocks = groupBlocks(outPerGroup);
-  const groupFloats = blocks.reduce((sum, b) => sum + 4 * b.vectors * (1 + taps * inPerGroup), 0);
-  const packed = new Float32Array(groups * groupFloats);
-  let at = 0;
-  for (let g = 0; g < groups; g++) {
-    let firstOut = g * outPerGroup;
-    for (const block of blocks) {
-      const lanes = 4 * block.vectors;
-      const valid = 4 * (block.vectors - 1) + block.lastLanes;
-      for (let l = 0; l < valid; l++) {
-        const o = firstOut + l;
-        packed[at + l] = bias?.[o] ?? 0;
-        for (let t = 0; t < taps; t++) {
-          for (let ci = 0; ci < inPerGroup; ci++) {
-            packed[at + lanes * (1 + t * inPerGroup + ci) + l] =
-              filter[(o * taps + t) * inPerGroup + ci];
-          }
-        }
-      }
-      at += lanes * (1 + taps * inPerGroup);
-      firstOut += valid;
-    }
-  }
-  return packed;
+  // OHWI flattens each output channel's taps × input channels into one reduction row.
+  const panels = groupBlocks(outPerGroup).map((block) => ({
+    vectors: block.vectors,
+    valid: 4 * (block.vectors - 1) + block.lastLanes,
+  }));
+  return packOutputPanels(filter, bias, groups, kernel[0] * kernel[1] * inPerGroup, panels);
 }
 
 /** What {@link generateConv} bakes into the module. */

@@ -27,6 +27,7 @@ import {
   START,
   storeLanes,
 } from "./emit.ts";
+import { type OutputPanel, packOutputPanels } from "./pack.ts";
 
 /** A GEMM's sizes, in elements. */
 export interface GemmShape {
@@ -53,14 +54,8 @@ export interface GemmTile {
 /** The default tile: 6 pixels × 8 outputs, 12 accumulators (of x64's 16 vector registers). */
 export const DEFAULT_GEMM_TILE: GemmTile = { mr: 6, nr: 2 };
 
-interface Panel {
-  readonly vectors: number;
-  /** Outputs in the panel; lanes past them hold zero weights and are not stored. */
-  readonly valid: number;
-}
-
-function panels(n: number, nr: number): Panel[] {
-  const result: Panel[] = [];
+function panels(n: number, nr: number): OutputPanel[] {
+  const result: OutputPanel[] = [];
   for (let o = 0; o < n; o += 4 * nr) {
     const lanes = Math.min(4 * nr, n - o);
     const vectors = Math.ceil(lanes / 4);
@@ -88,27 +83,7 @@ export function packGemmWeights(
   shape: GemmShape,
   nr: number,
 ): Float32Array {
-  const { groups, k, n } = shape;
-  const groupPanels = panels(n, nr);
-  const groupFloats = groupPanels.reduce((sum, p) => sum + 4 * p.vectors * (1 + k), 0);
-  const packed = new Float32Array(groups * groupFloats);
-  let at = 0;
-  for (let g = 0; g < groups; g++) {
-    let first = g * n;
-    for (const panel of groupPanels) {
-      const lanes = 4 * panel.vectors;
-      const valid = panel.valid;
-      for (let l = 0; l < valid; l++) {
-        packed[at + l] = bias?.[first + l] ?? 0;
-        for (let kk = 0; kk < k; kk++) {
-          packed[at + lanes * (1 + kk) + l] = weights[(first + l) * k + kk];
-        }
-      }
-      at += lanes * (1 + k);
-      first += valid;
-    }
-  }
-  return packed;
+  return packOutputPanels(weights, bias, shape.groups, shape.k, panels(shape.n, nr));
 }
 
 /** What {@link generateGemm} bakes into the module. */
@@ -198,9 +173,9 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
   const chunkPixels = Math.max(tile.mr, Math.floor(CHUNK_BYTES / (inPixel * tile.mr)) * tile.mr);
 
   /** Accumulator of pixel `i`, vector `j`. */
-  const accumulator = (panel: Panel, i: number, j: number) => acc[i * panel.vectors + j];
+  const accumulator = (panel: OutputPanel, i: number, j: number) => acc[i * panel.vectors + j];
 
-  const reductionStep = (m: number, panel: Panel, kk: number) => {
+  const reductionStep = (m: number, panel: OutputPanel, kk: number) => {
     for (let j = 0; j < panel.vectors; j++) {
       f.localGet(weightPointer).v128Load(16 * panel.vectors * (1 + kk) + 16 * j).localSet(w[j]);
     }
@@ -219,7 +194,7 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
   };
 
   /** One `m`-pixel tile of one panel: bias, all of K, epilogue, store. */
-  const emitMicroKernel = (m: number, panel: Panel) => {
+  const emitMicroKernel = (m: number, panel: OutputPanel) => {
     f.localGet(panelWeights).localSet(weightPointer);
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < panel.vectors; j++) {
@@ -261,7 +236,7 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
    * still has about `mr·nr` independent accumulator chains (fewer would leave
    * the FMA units waiting on latency).
    */
-  const emitPanelOverChunk = (m: number, panel: Panel) => {
+  const emitPanelOverChunk = (m: number, panel: OutputPanel) => {
     const tall = m === tile.mr && panel.vectors < tile.nr
       ? Math.floor(tile.nr / panel.vectors) * m
       : m;
@@ -345,8 +320,8 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
   function emitPanelSplit(pixels: number) {
     const whole = pixels - pixels % tile.mr;
     const fullBytes = 16 * tile.nr * (1 + shape.k);
-    /** Panel number `panelCounter` over every pixel. */
-    const emitPanel = (panel: Panel) => {
+    /** OutputPanel number `panelCounter` over every pixel. */
+    const emitPanel = (panel: OutputPanel) => {
       const place = () => {
         f.i32Const(spec.weights).localGet(panelCounter).i32Const(fullBytes).i32Mul().i32Add()
           .localSet(panelWeights);
