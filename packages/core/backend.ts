@@ -1,7 +1,7 @@
 /**
  * The backend interface, and {@link defineBackend}, which wraps a backend's
  * raw implementation with the validation every backend shares. A backend
- * author writes a {@link BackendImpl} (storage, prepare, run) and never
+ * author writes a {@link BackendImpl} (storage, kernel variants, run) and never
  * checks a shape, a weight length or an owner: the wrapper has done it, the
  * same way for every backend.
  *
@@ -18,7 +18,8 @@ import {
   validateShape,
 } from "./geometry.ts";
 import { Tensor, type TensorOwner, tensorState } from "./tensor.ts";
-import { type OpWeights, validateWeights, type WeightsFor } from "./weights.ts";
+import { chooseVariant, type VariantTables, variantNames } from "./variants.ts";
+import { validateWeights, type WeightsFor } from "./weights.ts";
 
 /** What a backend can do here. */
 export interface BackendCapabilities {
@@ -50,9 +51,10 @@ export interface MemoryStats {
 
 /**
  * A backend's raw implementation. `S` is its tensor storage, `K` its prepared
- * kernel. Every argument it receives has been validated by {@link defineBackend}.
+ * kernel, `C` the state its kernel variants share. Every argument it receives
+ * has been validated by {@link defineBackend}.
  */
-export interface BackendImpl<S, K> {
+export interface BackendImpl<S, K, C = undefined> {
   /** Backend name, exposed as {@link Backend.name} and used in error messages. */
   readonly name: string;
   /** Exposed unchanged as {@link Backend.capabilities}. */
@@ -65,8 +67,13 @@ export interface BackendImpl<S, K> {
   read(storage: S, size: number): Promise<Float32Array>;
   /** Frees a tensor's storage; called once per tensor, on dispose or backend dispose. */
   release(storage: S): void;
-  /** Packs validated weights into the kernel's own layout, once. */
-  prepare(descriptor: OpDescriptor, weights: OpWeights): K | Promise<K>;
+  /**
+   * The kernels per operator, tried in order: `prepare` runs the first whose
+   * `matches` accepts the validated descriptor, and names it on the kernel.
+   */
+  readonly variants: VariantTables<K, C>;
+  /** Passed to every variant's `matches` and `prepare` (memory, device, caches). */
+  readonly context: C;
   /** Computes (or enqueues) the operator; `output` never aliases an input. */
   run(kernel: K, inputs: readonly S[], output: S, geometry: OpGeometry): void;
   /** Frees a prepared kernel; called once per kernel, on dispose or backend dispose. */
@@ -87,6 +94,8 @@ export interface Kernel<D extends OpDescriptor = OpDescriptor> {
   readonly key: string;
   /** Name of the backend that prepared it. */
   readonly backend: string;
+  /** Name of the kernel variant that runs it, e.g. `"f32-dwconv-3x3-js"`. */
+  readonly variant: string;
   /** Whether {@link Kernel.dispose} (or its backend's dispose) has run; running it then throws. */
   readonly disposed: boolean;
   /** Frees the packed weights. Idempotent. */
@@ -101,6 +110,8 @@ export interface Backend extends Disposable {
   readonly name: string;
   /** What this backend can do here: device, SIMD, threads, whether `run` is asynchronous. */
   readonly capabilities: BackendCapabilities;
+  /** Every kernel variant this backend can choose from, operator by operator in table order. */
+  readonly variants: readonly string[];
   /** Whether {@link Backend.dispose} has been called; uploads, runs and reads then fail. */
   readonly disposed: boolean;
   /** Copies `data` into a new tensor of `shape`. */
@@ -128,14 +139,21 @@ export interface Backend extends Disposable {
 class PreparedKernel<D extends OpDescriptor, K> implements Kernel<D> {
   readonly descriptor: D;
   readonly key: string;
-  readonly owner: ValidatingBackend<unknown, K>;
+  readonly variant: string;
+  readonly owner: ValidatingBackend<unknown, K, unknown>;
   readonly inner: K;
   #disposed = false;
 
-  constructor(owner: ValidatingBackend<unknown, K>, descriptor: D, inner: K) {
+  constructor(
+    owner: ValidatingBackend<unknown, K, unknown>,
+    descriptor: D,
+    variant: string,
+    inner: K,
+  ) {
     this.owner = owner;
     this.descriptor = descriptor;
     this.key = descriptorKey(descriptor);
+    this.variant = variant;
     this.inner = inner;
   }
 
@@ -158,16 +176,18 @@ class PreparedKernel<D extends OpDescriptor, K> implements Kernel<D> {
   }
 }
 
-class ValidatingBackend<S, K> implements Backend, TensorOwner {
-  readonly #impl: BackendImpl<S, K>;
+class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
+  readonly #impl: BackendImpl<S, K, C>;
+  readonly variants: readonly string[];
   readonly #tensors = new Set<Tensor>();
   readonly #kernels = new Set<PreparedKernel<OpDescriptor, K>>();
   #tensorBytes = 0;
   #peakTensorBytes = 0;
   #disposed = false;
 
-  constructor(impl: BackendImpl<S, K>) {
+  constructor(impl: BackendImpl<S, K, C>) {
     this.#impl = impl;
+    this.variants = variantNames(impl.variants);
   }
 
   get name(): string {
@@ -257,9 +277,15 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
     this.#alive();
     const canonical = validateDescriptor(descriptor) as D;
     validateWeights(canonical, weights);
-    const inner = await this.#impl.prepare(canonical, weights);
+    const variant = chooseVariant(this.#impl.variants, canonical, this.#impl.context);
+    const inner = await variant.prepare(canonical, weights as never, this.#impl.context);
     this.#alive();
-    const kernel = new PreparedKernel(this as ValidatingBackend<unknown, K>, canonical, inner);
+    const kernel = new PreparedKernel(
+      this as ValidatingBackend<unknown, K, unknown>,
+      canonical,
+      variant.name,
+      inner,
+    );
     this.#kernels.add(kernel);
     return kernel;
   }
@@ -343,8 +369,23 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { type BackendImpl, defineBackend, softmax } from "@mobileops/core";
- * // A toy backend storing plain arrays; only softmax is implemented.
+ * import {
+ *   type BackendImpl,
+ *   defineBackend,
+ *   softmax,
+ *   type SoftmaxDescriptor,
+ *   type VariantTables,
+ * } from "@mobileops/core";
+ * // A toy backend storing plain arrays; only softmax has a kernel variant.
+ * const softmaxToy = {
+ *   name: "f32-softmax-toy",
+ *   matches: (_: SoftmaxDescriptor) => true,
+ *   prepare: () => null,
+ * };
+ * const variants = {
+ *   conv2d: [], avgPool2d: [], maxPool2d: [], channelShuffle: [], add: [], concat: [],
+ *   globalAvgPool: [], fullyConnected: [], softmax: [softmaxToy],
+ * } satisfies VariantTables<null>;
  * const impl: BackendImpl<Float32Array, null> = {
  *   name: "toy",
  *   capabilities: { device: "cpu", simd: false, relaxedSimd: false, threads: 1, asynchronous: false },
@@ -352,7 +393,8 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
  *   write: (storage, data) => storage.set(data),
  *   read: (storage) => Promise.resolve(storage.slice()),
  *   release: () => {},
- *   prepare: () => null,
+ *   variants,
+ *   context: undefined,
  *   run: (_kernel, [x], y) => {
  *     const sum = x.reduce((s, v) => s + Math.exp(v), 0);
  *     x.forEach((v, i) => (y[i] = Math.exp(v) / sum));
@@ -363,10 +405,11 @@ class ValidatingBackend<S, K> implements Backend, TensorOwner {
  * };
  * using backend = defineBackend(impl);
  * const kernel = await backend.prepare(softmax());
+ * assert(kernel.variant === "f32-softmax-toy");
  * const y = await backend.run(kernel, [backend.upload([0, 0], [1, 2])]).download();
  * assert(y[0] === 0.5);
  * ```
  */
-export function defineBackend<S, K>(impl: BackendImpl<S, K>): Backend {
+export function defineBackend<S, K, C>(impl: BackendImpl<S, K, C>): Backend {
   return new ValidatingBackend(impl);
 }

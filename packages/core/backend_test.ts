@@ -6,14 +6,33 @@ import {
   defineBackend,
   DisposedError,
   pointwiseConv2d,
+  type OpName,
   ShapeError,
   softmax,
+  type VariantTables,
   WeightsError,
 } from "./mod.ts";
 
+const OPS: readonly OpName[] = [
+  "conv2d",
+  "avgPool2d",
+  "maxPool2d",
+  "channelShuffle",
+  "add",
+  "concat",
+  "globalAvgPool",
+  "fullyConnected",
+  "softmax",
+];
+
+/** One catch-all variant per operator, whose kernel is the op name. */
+const TOY_VARIANTS = Object.fromEntries(
+  OPS.map((op) => [op, [{ name: `toy-${op}`, matches: () => true, prepare: () => op }]]),
+) as unknown as VariantTables<string>;
+
 /** A backend over plain arrays that implements `add` only, and logs what reaches it. */
 function toyBackend(log: string[] = []): Backend {
-  return defineBackend<Float32Array, string>({
+  return defineBackend<Float32Array, string, undefined>({
     name: "toy",
     capabilities: {
       device: "cpu",
@@ -26,7 +45,8 @@ function toyBackend(log: string[] = []): Backend {
     write: (storage, data) => storage.set(data),
     read: (storage) => Promise.resolve(storage.slice()),
     release: (storage) => log.push(`release ${storage.length}`),
-    prepare: (descriptor) => descriptor.op,
+    variants: TOY_VARIANTS,
+    context: undefined,
     run: (_kernel, [a, b], out) => {
       for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
     },

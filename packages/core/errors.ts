@@ -92,6 +92,23 @@ export class DisposedError extends MobileOpsError {
   }
 }
 
+/**
+ * A valid request that this backend (or importer) has no implementation for,
+ * e.g. an operator configuration no kernel variant covers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArgumentError, UnsupportedError } from "@mobileops/core";
+ * const error = new UnsupportedError("op", "lstm", "is not supported");
+ * assert(error instanceof InvalidArgumentError && error.message === 'op = "lstm": is not supported');
+ * ```
+ */
+export class UnsupportedError extends InvalidArgumentError {
+  /** Always `"UnsupportedError"`, so `String(error)` and stack traces show the class. */
+  override name = "UnsupportedError";
+}
+
 /** A backend cannot be created here (no WebGPU adapter, no WebAssembly SIMD…). */
 export class BackendUnavailableError extends MobileOpsError {
   /** Always `"BackendUnavailableError"`, so `String(error)` and stack traces show the class. */

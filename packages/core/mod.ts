@@ -31,3 +31,4 @@ export { Tensor, type TensorOwner } from "./tensor.ts";
 export * from "./weights.ts";
 export * from "./cost.ts";
 export * from "./backend.ts";
+export * from "./variants.ts";
