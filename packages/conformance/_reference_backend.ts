@@ -9,9 +9,11 @@
 import {
   type Backend,
   defineBackend,
+  OP_NAMES,
   type OpDescriptor,
   type OpGeometry,
   type OpWeights,
+  type VariantTables,
 } from "@mobileops/core";
 import { reference, type ReferenceTensor } from "./reference.ts";
 
@@ -22,6 +24,12 @@ export type Compute = (
   inputs: readonly ReferenceTensor[],
   geometry: OpGeometry,
 ) => ArrayLike<number>;
+
+/** A prepared operator of the reference backend: the call itself. */
+interface ReferenceKernel {
+  readonly descriptor: OpDescriptor;
+  readonly weights: OpWeights;
+}
 
 /**
  * A backend named `name` running `compute` (the reference by default).
@@ -41,7 +49,12 @@ export function createReferenceBackend(
   name = "reference",
   compute: Compute = (descriptor, weights, inputs) => reference(descriptor, weights, inputs).values,
 ): Backend {
-  return defineBackend<Float32Array, { descriptor: OpDescriptor; weights: OpWeights }>({
+  const variants = Object.fromEntries(OP_NAMES.map((op) => [op, [{
+    name: `f32-${op}-reference`,
+    matches: () => true,
+    prepare: (descriptor: OpDescriptor, weights: OpWeights) => ({ descriptor, weights }),
+  }]])) as unknown as VariantTables<ReferenceKernel>;
+  return defineBackend<Float32Array, ReferenceKernel, undefined>({
     name,
     capabilities: {
       device: "cpu",
@@ -54,7 +67,8 @@ export function createReferenceBackend(
     write: (storage, data) => storage.set(data),
     read: (storage) => Promise.resolve(storage.slice()),
     release: () => {},
-    prepare: (descriptor, weights) => ({ descriptor, weights }),
+    variants,
+    context: undefined,
     run: (kernel, inputs, output, geometry) => {
       const tensors = inputs.map((data, i) => ({ shape: geometry.inputShapes[i], data }));
       output.set(compute(kernel.descriptor, kernel.weights, tensors, geometry));

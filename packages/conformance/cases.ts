@@ -24,6 +24,7 @@ import {
   maxPool2d,
   opCost,
   type OpDescriptor,
+  type OpName,
   type OpWeights,
   type Padding,
   type Pair,
@@ -657,7 +658,33 @@ function networkTable(): CaseTable {
 }
 
 /**
- * Every conformance case, by table. Built once, at import: plain data.
+ * The case tables of each operator. Keyed by every operator name, so a new
+ * operator without cases fails `deno check`; the cases test checks that no
+ * list is empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OP_CASE_TABLES } from "@mobileops/conformance";
+ * assert(OP_CASE_TABLES.channelShuffle.every((t) => t.cases.every((c) => c.descriptor.op === "channelShuffle")));
+ * ```
+ */
+export const OP_CASE_TABLES: { readonly [Op in OpName]: readonly CaseTable[] } = {
+  conv2d: [depthwiseTable(), pointwiseTable(), groupTable(), denseTable(), nonSquareConvTable()],
+  avgPool2d: [avgPoolTable()],
+  maxPool2d: [maxPoolTable()],
+  channelShuffle: [shuffleTable()],
+  add: [addTable()],
+  concat: [concatTable()],
+  globalAvgPool: [globalAvgPoolTable()],
+  fullyConnected: [fullyConnectedTable()],
+  softmax: [softmaxTable()],
+};
+
+/**
+ * Every conformance case, by table: each operator's tables in
+ * {@link OP_CASE_TABLES} order, then the real network layers. Built once, at
+ * import: plain data.
  *
  * @example
  * ```ts
@@ -668,19 +695,7 @@ function networkTable(): CaseTable {
  * ```
  */
 export const CASE_TABLES: readonly CaseTable[] = [
-  depthwiseTable(),
-  pointwiseTable(),
-  groupTable(),
-  denseTable(),
-  nonSquareConvTable(),
-  avgPoolTable(),
-  maxPoolTable(),
-  shuffleTable(),
-  addTable(),
-  concatTable(),
-  globalAvgPoolTable(),
-  fullyConnectedTable(),
-  softmaxTable(),
+  ...Object.values(OP_CASE_TABLES).flat(),
   networkTable(),
 ];
 

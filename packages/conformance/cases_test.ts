@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Conv2dDescriptor, OpDescriptor } from "@mobileops/core";
-import { CASE_TABLES, caseData, type ConformanceCase } from "./cases.ts";
+import { type Conv2dDescriptor, OP_NAMES, type OpDescriptor } from "@mobileops/core";
+import { CASE_TABLES, caseData, type ConformanceCase, OP_CASE_TABLES } from "./cases.ts";
 import { reference } from "./reference.ts";
 
 const ALL = CASE_TABLES.flatMap((table) => table.cases);
@@ -21,6 +21,18 @@ function paddingForm(d: { padding: Conv2dDescriptor["padding"] }): string {
   const [t, b, l, r] = d.padding;
   return t === b && l === r ? "symmetric" : "asymmetric";
 }
+
+Deno.test("every operator has its own non-empty case tables, holding only its cases", () => {
+  for (const op of OP_NAMES) {
+    const cases = OP_CASE_TABLES[op].flatMap((table) => table.cases);
+    assert.ok(cases.length > 0, `no cases for ${op}`);
+    assert.deepEqual(
+      cases.filter((c) => c.descriptor.op !== op).map((c) => c.name),
+      [],
+      `${op}'s tables hold other operators' cases`,
+    );
+  }
+});
 
 Deno.test("case tables: over 1000 cases, unique names", () => {
   assert.ok(ALL.length >= 1000, `${ALL.length} cases`);

@@ -26,15 +26,18 @@ const LISTED_FAILURES = 10;
  * Registers one `Deno.test`, `conformance: <name>`, with a step per case
  * table (every case must match the float64 reference: shapes and the
  * bit-exact operators exactly, the rest within the accumulation-length
- * tolerance; the worst error ratio of each table is logged) and a step per
- * bad-input case (the typed error from core, naming the field).
+ * tolerance; the worst error ratio of each table is logged), a step that
+ * checks every kernel variant the backend lists (`backend.variants`) was
+ * chosen by at least one case (skipped when `options.filter` narrows the
+ * cases), and a step per bad-input case (the typed error from core, naming
+ * the field).
  *
  * @example
  * ```ts ignore
  * // backends/js/js_test.ts
  * import { conformance } from "@mobileops/conformance";
- * import { createJsBackend } from "@mobileops/backend-js";
- * conformance("js", createJsBackend);
+ * import { createBackend } from "@mobileops/registry";
+ * conformance("js", () => createBackend("js"));
  * ```
  */
 export function conformance(
@@ -47,6 +50,7 @@ export function conformance(
     try {
       let total = 0;
       const worstByOp = new Map<string, number>();
+      const chosen = new Set<string>();
       for (const table of CASE_TABLES) {
         const cases = table.cases.filter(options.filter ?? (() => true));
         if (cases.length === 0) continue;
@@ -56,6 +60,7 @@ export function conformance(
           let worst: CaseReport | undefined;
           for (const [index, testCase] of cases.entries()) {
             const report = await runCase(backend, testCase, { presetOutput: index % 2 === 1 });
+            if (report.variant !== undefined) chosen.add(report.variant);
             if (!report.ok) {
               failures.push(report);
               continue;
@@ -87,6 +92,16 @@ export function conformance(
           perOp.join(", ")
         }`,
       );
+      if (options.filter === undefined) {
+        await t.step(`every kernel variant is chosen (${backend.variants.length})`, () => {
+          const unreached = backend.variants.filter((variant) => !chosen.has(variant));
+          assert.deepEqual(
+            unreached,
+            [],
+            `no conformance case reaches these kernel variants of ${name}, so they are untested`,
+          );
+        });
+      }
       await t.step(`bad input (${BAD_INPUT_CASES.length} cases)`, async (t) => {
         const other = await createBackend();
         const fresh: Backend[] = [];

@@ -40,8 +40,16 @@ export {
   type CaseTable,
   type ConformanceCase,
   describeCall,
+  OP_CASE_TABLES,
 } from "./cases.ts";
-export { type CaseReport, runCase, type RunCaseOptions } from "./check.ts";
+export {
+  assertCasesPass,
+  type CaseReport,
+  kernelCase,
+  type KernelCaseOptions,
+  runCase,
+  type RunCaseOptions,
+} from "./check.ts";
 export {
   BAD_INPUT_CASES,
   type BadInputCase,

@@ -18,7 +18,7 @@ import {
   validateShape,
 } from "./geometry.ts";
 import { Tensor, type TensorOwner, tensorState } from "./tensor.ts";
-import { chooseVariant, type VariantTables, variantNames } from "./variants.ts";
+import { chooseVariant, variantNames, type VariantTables } from "./variants.ts";
 import { validateWeights, type WeightsFor } from "./weights.ts";
 
 /** What a backend can do here. */

@@ -5,29 +5,17 @@ import {
   BackendMismatchError,
   defineBackend,
   DisposedError,
+  OP_NAMES,
   pointwiseConv2d,
-  type OpName,
   ShapeError,
   softmax,
   type VariantTables,
   WeightsError,
 } from "./mod.ts";
 
-const OPS: readonly OpName[] = [
-  "conv2d",
-  "avgPool2d",
-  "maxPool2d",
-  "channelShuffle",
-  "add",
-  "concat",
-  "globalAvgPool",
-  "fullyConnected",
-  "softmax",
-];
-
 /** One catch-all variant per operator, whose kernel is the op name. */
 const TOY_VARIANTS = Object.fromEntries(
-  OPS.map((op) => [op, [{ name: `toy-${op}`, matches: () => true, prepare: () => op }]]),
+  OP_NAMES.map((op) => [op, [{ name: `toy-${op}`, matches: () => true, prepare: () => op }]]),
 ) as unknown as VariantTables<string>;
 
 /** A backend over plain arrays that implements `add` only, and logs what reaches it. */

@@ -28,7 +28,7 @@ export interface OpCost {
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2d, opCost } from "@mobileops/core";
- * // The seed's worked example: standard 3×3 conv, 64×64×3 → 4 channels, "same".
+ * // A standard 3×3 convolution, 64×64×3 → 4 channels, "same" padding.
  * const cost = opCost(conv2d({ inChannels: 3, outChannels: 4, kernel: 3, padding: "same" }), [[1, 64, 64, 3]]);
  * assert(cost.multiplyAdds === 442_368 && cost.parameters === 108);
  * ```
@@ -38,15 +38,32 @@ export function opCost(descriptor: OpDescriptor, inputShapes: readonly Shape[]):
   const outputs = shapeSize(outputShape);
   let multiplyAdds = 0;
   let parameters = 0;
-  if (descriptor.op === "conv2d") {
-    const perOutput = descriptor.kernel[0] * descriptor.kernel[1] *
-      (descriptor.inChannels / descriptor.groups);
-    multiplyAdds = outputs * perOutput;
-    parameters = convFilterSize(descriptor) + (descriptor.bias ? descriptor.outChannels : 0);
-  } else if (descriptor.op === "fullyConnected") {
-    multiplyAdds = outputs * descriptor.inFeatures;
-    parameters = descriptor.inFeatures * descriptor.outFeatures +
-      (descriptor.bias ? descriptor.outFeatures : 0);
+  switch (descriptor.op) {
+    case "conv2d": {
+      const perOutput = descriptor.kernel[0] * descriptor.kernel[1] *
+        (descriptor.inChannels / descriptor.groups);
+      multiplyAdds = outputs * perOutput;
+      parameters = convFilterSize(descriptor) + (descriptor.bias ? descriptor.outChannels : 0);
+      break;
+    }
+    case "fullyConnected":
+      multiplyAdds = outputs * descriptor.inFeatures;
+      parameters = descriptor.inFeatures * descriptor.outFeatures +
+        (descriptor.bias ? descriptor.outFeatures : 0);
+      break;
+    case "avgPool2d":
+    case "maxPool2d":
+    case "channelShuffle":
+    case "add":
+    case "concat":
+    case "globalAvgPool":
+    case "softmax":
+      // Comparisons, additions and moves: no multiply-adds, no parameters.
+      break;
+    default: {
+      const unknown: never = descriptor;
+      return unknown;
+    }
   }
   const inputs = inputShapes.reduce((sum, shape) => sum + shapeSize(shape), 0);
   return { multiplyAdds, parameters, bytesMoved: 4 * (inputs + outputs + parameters), outputShape };

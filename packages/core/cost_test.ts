@@ -8,7 +8,7 @@ import {
   pointwiseConv2d,
 } from "./mod.ts";
 
-// The seed's worked examples on a 64×64 input, "same" padding, no bias.
+// Worked examples on a 64×64 input, "same" padding, no bias.
 Deno.test("standard vs depthwise-separable cost on 64×64×3 → 4", () => {
   const input = [[1, 64, 64, 3]];
   const standard = opCost(

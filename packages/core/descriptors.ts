@@ -150,6 +150,31 @@ export type OpDescriptor =
 /** The operator names. */
 export type OpName = OpDescriptor["op"];
 
+/** One entry per operator: a missing or unknown name is a type error here. */
+const OPERATORS: { readonly [Op in OpName]: true } = {
+  conv2d: true,
+  avgPool2d: true,
+  maxPool2d: true,
+  channelShuffle: true,
+  add: true,
+  concat: true,
+  globalAvgPool: true,
+  fullyConnected: true,
+  softmax: true,
+};
+
+/**
+ * Every operator name, in declaration order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OP_NAMES } from "@mobileops/core";
+ * assert(OP_NAMES.includes("channelShuffle") && OP_NAMES.length === new Set(OP_NAMES).size);
+ * ```
+ */
+export const OP_NAMES: readonly OpName[] = Object.freeze(Object.keys(OPERATORS) as OpName[]);
+
 const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
 
 function positiveInteger(field: string, value: unknown): number {
@@ -588,12 +613,14 @@ export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
       return fullyConnected(descriptor);
     case "softmax":
       return softmax();
-    default:
+    default: {
+      const unknown: never = descriptor;
       throw new DescriptorError(
         "op",
-        (descriptor as { op: unknown }).op,
-        "is not a known operator",
+        (unknown as { op: unknown }).op,
+        `is not a known operator (${OP_NAMES.join(", ")})`,
       );
+    }
   }
 }
 

@@ -118,7 +118,13 @@ export function validateWeights<D extends OpDescriptor>(
       optionalBias("weights.bias", w.bias, descriptor.bias, descriptor.outFeatures);
       return weights as WeightsFor<D>;
     }
-    default:
+    case "avgPool2d":
+    case "maxPool2d":
+    case "channelShuffle":
+    case "add":
+    case "concat":
+    case "globalAvgPool":
+    case "softmax":
       if (weights !== undefined) {
         throw new WeightsError("weights", weights, `${descriptor.op} takes no weights`);
       }
