@@ -15,46 +15,38 @@
 
 import { parseArgs } from "node:util";
 import { type Backend, BackendUnavailableError } from "@mobileops/core";
+import { decodeImage, imageToInput } from "@mobileops/image";
 import {
-  decodeImage,
+  factorizationCosts,
   formatCount,
-  imageToInput,
   loadSafetensors,
   mobilenetV1,
   type Model,
   PAPER_FIGURES,
-  seedComparison,
   shufflenetV1,
   summary,
 } from "@mobileops/models";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  createBackend,
+  NoBackendError,
+} from "@mobileops/registry";
 
-/** A backend the demo knows how to create. */
-export interface BackendEntry {
-  readonly name: string;
-  readonly create: () => Promise<Backend>;
+function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
 }
 
 /**
- * Every backend of the repository, in order. Each package is imported
- * lazily, so one that fails to load or to start is reported and skipped.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { BACKENDS } from "./demo.ts";
- * assert(BACKENDS[0].name === "js");
- * ```
+ * Only `BackendUnavailableError` means "not on this machine"; anything else
+ * (its package failing to load) is reported as such, so that a broken
+ * backend is not mistaken for a missing one.
  */
-export const BACKENDS: readonly BackendEntry[] = [
-  {
-    name: "js",
-    create: async () => (await import("@mobileops/backend-js")).createJsBackend(),
-  },
-  {
-    name: "wasm",
-    create: async () => (await import("@mobileops/backend-wasm")).createWasmBackend(),
-  },
-];
+function unavailableReason(error: unknown): string {
+  if (error instanceof NoBackendError) return error.failures.map((f) => f.reason).join("; ");
+  if (error instanceof BackendUnavailableError) return error.message;
+  return `failed to load: ${(error as Error).message}`;
+}
 
 /** The demo's options, parsed from the command line. */
 export interface DemoOptions {
@@ -78,7 +70,7 @@ const USAGE = `usage: deno task demo [options]
   --resolution R   input size, a multiple of 32 (default 224)
   --groups G       ShuffleNet groups 1|2|3|4|8 (default 3)
   --scale S        ShuffleNet scale 0.25|0.5|1|1.5|2 (default 1)
-  --backend NAMES  comma-separated backends (default: every one available)
+  --backend NAMES  comma-separated, from ${BACKEND_NAMES.join(",")} (default: every one available)
   --runs N         timed runs after warm-up (default 10)
   --weights FILE   safetensors weights (needs --model mobilenet or shufflenet)
   --image FILE     PNG or JPEG input (default: a seeded random image)
@@ -209,7 +201,12 @@ export interface ModelReport {
 
 /** The whole report. */
 export interface DemoReport {
-  readonly seedComparison: readonly { label: string; multiplyAdds: number; parameters: number }[];
+  /** One layer as a standard vs a depthwise-separable convolution, and 1×1 without vs with groups. */
+  readonly factorizationCosts: readonly {
+    label: string;
+    multiplyAdds: number;
+    parameters: number;
+  }[];
   readonly models: readonly ModelReport[];
   /** Backends that could not be used here, with the reason. */
   readonly skipped: readonly { backend: string; reason: string }[];
@@ -299,25 +296,22 @@ export async function runDemo(
     inputLabel = "seeded random image in [-1, 1]";
   }
 
-  const unknown = options.backends.filter((name) => !BACKENDS.some((entry) => entry.name === name));
+  const unknown = options.backends.filter((name) => !isBackendName(name));
   if (unknown.length > 0) {
     throw new UsageError(
-      `--backend ${unknown.join(",")}: unknown (known: ${BACKENDS.map((b) => b.name).join(", ")})`,
+      `--backend ${unknown.join(",")}: unknown (known: ${BACKEND_NAMES.join(", ")})`,
     );
   }
-  const selected = BACKENDS.filter((entry) =>
-    options.backends.length === 0 || options.backends.includes(entry.name)
+  const selected = BACKEND_NAMES.filter((name) =>
+    options.backends.length === 0 || options.backends.includes(name)
   );
   const skipped: { backend: string; reason: string }[] = [];
   const backends: Backend[] = [];
-  for (const entry of selected) {
+  for (const name of selected) {
     try {
-      backends.push(await entry.create());
+      backends.push(await createBackend(name));
     } catch (error) {
-      const reason = error instanceof BackendUnavailableError
-        ? error.message
-        : `failed to load: ${(error as Error).message}`;
-      skipped.push({ backend: entry.name, reason });
+      skipped.push({ backend: name, reason: unavailableReason(error) });
     }
   }
 
@@ -387,7 +381,7 @@ export async function runDemo(
     for (const backend of backends) backend.dispose();
   }
   return {
-    seedComparison: seedComparison().map(({ label, multiplyAdds, parameters }) => ({
+    factorizationCosts: factorizationCosts().map(({ label, multiplyAdds, parameters }) => ({
       label,
       multiplyAdds,
       parameters,
@@ -398,14 +392,19 @@ export async function runDemo(
 }
 
 /**
- * Renders the report as text: costs next to the papers', the seed's layer
- * comparison, then per model the backends' latency, agreement and top-5.
+ * Renders the report as text: costs next to the papers', one layer's cost
+ * factorized three ways, then per model the backends' latency, agreement and
+ * top-5.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatDemoReport } from "./demo.ts";
- * const text = formatDemoReport({ seedComparison: [], models: [], skipped: [{ backend: "gpu", reason: "none" }] });
+ * const text = formatDemoReport({
+ *   factorizationCosts: [],
+ *   models: [],
+ *   skipped: [{ backend: "gpu", reason: "none" }],
+ * });
  * assert(text.includes("gpu: none"));
  * ```
  */
@@ -427,16 +426,16 @@ export function formatDemoReport(report: DemoReport): string {
       `  ${reported}`,
     );
   }
-  if (report.seedComparison.length > 0) {
-    lines.push("", "== One layer, three ways (the seed's example) ==");
-    const width = Math.max(...report.seedComparison.map((row) => row.label.length));
-    for (const row of report.seedComparison) {
+  if (report.factorizationCosts.length > 0) {
+    lines.push("", "== One layer, three ways ==");
+    const width = Math.max(...report.factorizationCosts.map((row) => row.label.length));
+    for (const row of report.factorizationCosts) {
       lines.push(
         `${row.label.padEnd(width)}  ${row.multiplyAdds.toLocaleString("en-US").padStart(9)} ` +
           `mult-adds  ${String(row.parameters).padStart(4)} params`,
       );
     }
-    const [standard, , , separable, dense, grouped] = report.seedComparison;
+    const [standard, , , separable, dense, grouped] = report.factorizationCosts;
     if (grouped !== undefined) {
       lines.push(
         `depthwise separable costs ${

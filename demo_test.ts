@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encode as encodePng } from "npm:fast-png@8.0.0";
+import { ImageDecodeError } from "@mobileops/image";
 import {
-  ImageDecodeError,
   ModelOptionError,
   SafetensorsError,
   saveSafetensors,
@@ -38,9 +38,9 @@ Deno.test("demo: flags parse, and bad ones are usage errors", () => {
   }
 });
 
-Deno.test("demo: reports costs, the seed's comparison, latency and top-5 on js", async () => {
+Deno.test("demo: reports costs, factorization costs, latency and top-5 on js", async () => {
   const report = await runDemo(parseDemoArgs([...SMALL, "--backend", "js"]));
-  assert.equal(report.seedComparison[0].multiplyAdds, 442_368);
+  assert.equal(report.factorizationCosts[0].multiplyAdds, 442_368);
   const [model] = report.models;
   assert.equal(model.name, "shufflenet_v1_0.25x_g3_64");
   assert.match(model.weights, /^random \(seed 1\)/);

@@ -29,23 +29,6 @@ export class ModelOptionError extends InvalidArgumentError {
 }
 
 /**
- * A model graph is malformed: a node reads a value that no earlier node
- * produced, or two nodes share a name.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { GraphError } from "@mobileops/models";
- * const error = new GraphError("nodes[2].inputs[0]", "nope", "names no earlier node");
- * assert(error.message === 'nodes[2].inputs[0] = "nope": names no earlier node');
- * ```
- */
-export class GraphError extends InvalidArgumentError {
-  /** Always `"GraphError"`, so `String(error)` and stack traces show the class. */
-  override name = "GraphError";
-}
-
-/**
  * A safetensors file is malformed, or its tensors do not fit the model
  * (missing, mis-shaped, wrong dtype).
  *
@@ -63,23 +46,4 @@ export class GraphError extends InvalidArgumentError {
 export class SafetensorsError extends InvalidArgumentError {
   /** Always `"SafetensorsError"`, so `String(error)` and stack traces show the class. */
   override name = "SafetensorsError";
-}
-
-/**
- * Image bytes could not be decoded as PNG or JPEG.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { decodeImage, ImageDecodeError } from "@mobileops/models";
- * try {
- *   decodeImage(new Uint8Array([1, 2, 3]));
- * } catch (e) {
- *   assert(e instanceof ImageDecodeError);
- * }
- * ```
- */
-export class ImageDecodeError extends InvalidArgumentError {
-  /** Always `"ImageDecodeError"`, so `String(error)` and stack traces show the class. */
-  override name = "ImageDecodeError";
 }

@@ -1,7 +1,7 @@
 /**
- * The seed's worked example of why the operators exist: one layer computed
- * as a standard convolution, as a depthwise-separable pair, and (for a 1×1
- * layer) with and without groups, costed by core's `opCost`.
+ * Why the networks factorize their convolutions, in numbers: one layer
+ * computed as a standard convolution and as a depthwise-separable pair, and
+ * a 1×1 layer with and without groups, costed by core's `opCost`.
  *
  * @module
  */
@@ -16,8 +16,8 @@ import {
   type Shape,
 } from "@mobileops/core";
 
-/** One way of computing a layer: its operators, in order, and their summed cost. */
-export interface LayerVariant {
+/** One way of computing a layer (or one step of it): its operators, in order, and their summed cost. */
+export interface FactorizationCost {
   /** Human-readable description, e.g. `"depthwise 3×3 on 64×64×3"`. */
   readonly label: string;
   /** The operator calls in order, each with its NHWC input shape. */
@@ -28,10 +28,10 @@ export interface LayerVariant {
   readonly parameters: number;
 }
 
-function variant(
+function costOf(
   label: string,
   steps: { descriptor: OpDescriptor; inputShape: Shape }[],
-): LayerVariant {
+): FactorizationCost {
   const costs = steps.map((step) => opCost(step.descriptor, [step.inputShape]));
   return {
     label,
@@ -42,20 +42,21 @@ function variant(
 }
 
 /**
- * The seed's comparison: a 3×3 layer 64×64×3 → 4 channels ("same" padding)
- * as a standard convolution versus depthwise + pointwise, and a 1×1 layer
- * 64×64×4 → 2 channels without and with 2 groups.
+ * Costs of a 3×3 layer 64×64×3 → 4 channels ("same" padding) as a standard
+ * convolution versus depthwise + pointwise (each step, then the pair), and
+ * of a 1×1 layer 64×64×4 → 2 channels without and with 2 groups. In order:
+ * standard, depthwise, pointwise, depthwise separable, 1×1, grouped 1×1.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { seedComparison } from "@mobileops/models";
- * const [standard, depthwise, pointwise, separable] = seedComparison();
+ * import { factorizationCosts } from "@mobileops/models";
+ * const [standard, depthwise, pointwise, separable] = factorizationCosts();
  * assert(standard.multiplyAdds === 442_368 && separable.multiplyAdds === 159_744);
  * assert(depthwise.parameters + pointwise.parameters === separable.parameters);
  * ```
  */
-export function seedComparison(): LayerVariant[] {
+export function factorizationCosts(): FactorizationCost[] {
   const image: Shape = [1, 64, 64, 3];
   const four: Shape = [1, 64, 64, 4];
   const depthwise = {
@@ -67,18 +68,18 @@ export function seedComparison(): LayerVariant[] {
     inputShape: image,
   };
   return [
-    variant("standard 3×3 conv 64×64×3 → 4", [{
+    costOf("standard 3×3 conv 64×64×3 → 4", [{
       descriptor: denseConv2d({ inChannels: 3, outChannels: 4, kernel: 3, padding: "same" }),
       inputShape: image,
     }]),
-    variant("depthwise 3×3 on 64×64×3", [depthwise]),
-    variant("pointwise 1×1 3 → 4", [pointwise]),
-    variant("depthwise separable (depthwise + pointwise)", [depthwise, pointwise]),
-    variant("1×1 conv 64×64×4 → 2", [{
+    costOf("depthwise 3×3 on 64×64×3", [depthwise]),
+    costOf("pointwise 1×1 3 → 4", [pointwise]),
+    costOf("depthwise separable (depthwise + pointwise)", [depthwise, pointwise]),
+    costOf("1×1 conv 64×64×4 → 2", [{
       descriptor: pointwiseConv2d({ inChannels: 4, outChannels: 2 }),
       inputShape: four,
     }]),
-    variant("1×1 group conv 64×64×4 → 2, 2 groups", [{
+    costOf("1×1 group conv 64×64×4 → 2, 2 groups", [{
       descriptor: groupConv2d({ inChannels: 4, outChannels: 2, kernel: 1, groups: 2 }),
       inputShape: four,
     }]),

@@ -1,7 +1,9 @@
 /**
  * `@mobileops/models`: MobileNet v1 and ShuffleNet v1 as graphs of core
- * operators, their cost model, compilation onto any backend with planned
- * activation buffers, safetensors weights, and model-level conformance.
+ * operators (`ModelGraph` from `@mobileops/graph`), their cost model next to
+ * the papers' figures, and safetensors weights. `model.compile(backend)`
+ * runs one on any backend; `@mobileops/models/testing` holds a backend to
+ * the float64 reference network by network.
  *
  * @example
  * ```ts
@@ -15,16 +17,10 @@
  */
 
 export * from "./errors.ts";
-export * from "./random.ts";
-export * from "./graph.ts";
 export * from "./model.ts";
-export * from "./compile.ts";
 export * from "./mobilenet_v1.ts";
 export * from "./shufflenet_v1.ts";
 export * from "./summary.ts";
 export * from "./safetensors.ts";
-export * from "./reference_executor.ts";
-export * from "./conformance.ts";
 export * from "./paper.ts";
-export * from "./seed_comparison.ts";
-export * from "./image.ts";
+export * from "./factorization.ts";

@@ -15,9 +15,14 @@ import {
   type Shape,
   shapeSize,
 } from "@mobileops/core";
-import { type CompiledModel, compileGraph } from "./compile.ts";
+import {
+  type CompiledModel,
+  compileGraph,
+  type GraphNode,
+  inferGraphShapes,
+  type ModelGraph,
+} from "@mobileops/graph";
 import { SafetensorsError } from "./errors.ts";
-import { type GraphNode, inferGraphShapes, type ModelGraph } from "./graph.ts";
 import { uniformGenerator } from "./random.ts";
 
 /**
@@ -199,8 +204,8 @@ export class Model {
   #parameters?: ReadonlyMap<string, ParameterTensor>;
 
   /**
-   * Validates the structure (throws {@link GraphError} or core's
-   * `ShapeError`), then takes `weights`: seeded random parameters, or a
+   * Validates the structure (throws `GraphError` from `@mobileops/graph`, or
+   * core's `ShapeError`), then takes `weights`: seeded random parameters, or a
    * parameter set checked against {@link Model.parameterShapes} (throws
    * {@link SafetensorsError} naming the tensor).
    */
@@ -346,9 +351,9 @@ export class Model {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { createJsBackend } from "@mobileops/backend-js";
    * import { mobilenetV1 } from "@mobileops/models";
-   * using backend = await createJsBackend();
+   * import { createBackend } from "@mobileops/registry";
+   * using backend = await createBackend("js");
    * const compiled = await mobilenetV1({ alpha: 0.25, resolution: 32, classes: 3 }).compile(backend);
    * const logits = compiled.run(backend.zeros([1, 32, 32, 3]));
    * assert(logits.shape.join() === "1,3");

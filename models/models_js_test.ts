@@ -1,4 +1,4 @@
-import { createJsBackend } from "@mobileops/backend-js";
-import { modelConformance } from "./mod.ts";
+import { createBackend } from "@mobileops/registry";
+import { modelConformance } from "./testing.ts";
 
-modelConformance("js", createJsBackend);
+modelConformance("js", () => createBackend("js"));

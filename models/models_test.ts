@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Conv2dDescriptor, convKind, foldBatchNorm, MobileOpsError } from "@mobileops/core";
+import { inferGraphShapes, planBuffers } from "@mobileops/graph";
 import {
-  inferGraphShapes,
   mobilenetChannels,
   mobilenetV1,
   ModelOptionError,
@@ -190,4 +190,29 @@ Deno.test("withParameters rejects missing, unexpected and mis-shaped tensors", (
   const labelled = model.withParameters(full, { source: "test", labels: ["a", "b", "c"] });
   assert.deepEqual(labelled.labels, ["a", "b", "c"]);
   assert.deepEqual(labelled.weightsOrigin, { kind: "loaded", source: "test" });
+});
+
+Deno.test("planBuffers never lets a node write a buffer that a live value holds", () => {
+  for (
+    const graph of [
+      shufflenetV1({ groups: 3, scale: 0.5, resolution: 64 }).graph,
+      shufflenetV1({ groups: 1, scale: 1, resolution: 64 }).graph,
+    ]
+  ) {
+    const plan = planBuffers(graph);
+    const shapes = inferGraphShapes(graph);
+    const lastReader = new Map<string, number>();
+    graph.nodes.forEach((node, i) => node.inputs.forEach((input) => lastReader.set(input, i)));
+    const holder = new Map<number, string>();
+    graph.nodes.forEach((node, i) => {
+      const buffer = plan.assignment.get(node.name)!;
+      assert.deepEqual(plan.buffers[buffer], shapes.get(node.name));
+      const previous = holder.get(buffer);
+      if (previous !== undefined) {
+        assert.ok(lastReader.get(previous)! < i, `${node.name} overwrites ${previous}, still read`);
+      }
+      holder.set(buffer, node.name);
+    });
+    assert.ok(plan.buffers.length < graph.nodes.length / 2, `${plan.buffers.length} buffers`);
+  }
 });

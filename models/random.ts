@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { uniformGenerator } from "@mobileops/models";
+ * import { uniformGenerator } from "./random.ts";
  * const a = uniformGenerator(7), b = uniformGenerator(7);
  * assert(a() === b() && a() < 1);
  * ```

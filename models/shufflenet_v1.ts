@@ -17,7 +17,7 @@ import {
   pointwiseConv2d,
 } from "@mobileops/core";
 import { ModelOptionError } from "./errors.ts";
-import { GRAPH_INPUT } from "./graph.ts";
+import { GRAPH_INPUT } from "@mobileops/graph";
 import { type LayerSpec, Model } from "./model.ts";
 import {
   oneOf,

@@ -13,8 +13,7 @@ import {
   type Shape,
   shapeSize,
 } from "@mobileops/core";
-import { planBuffers } from "./compile.ts";
-import { inferGraphShapes, type ModelGraph } from "./graph.ts";
+import { inferGraphShapes, type ModelGraph, planBuffers } from "@mobileops/graph";
 
 /** One layer's row. */
 export interface SummaryRow {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { inferGeometry, opCost } from "@mobileops/core";
-import { formatSummaryTable, mobilenetV1, PAPER_FIGURES, seedComparison, summary } from "./mod.ts";
+import {
+  factorizationCosts,
+  formatSummaryTable,
+  mobilenetV1,
+  PAPER_FIGURES,
+  summary,
+} from "./mod.ts";
 
 Deno.test("summary reproduces every paper figure (or documents why not)", () => {
   for (const figure of PAPER_FIGURES) {
@@ -37,8 +43,8 @@ Deno.test("ShuffleNet's Table 1 excludes the classifier, its width-scaled figure
   assert.deepEqual(withAndWithout("shufflenet_v1_2.0x_g3_224"), [524, 522]);
 });
 
-Deno.test("the seed's worked examples", () => {
-  const [standard, depthwise, pointwise, separable, dense1x1, grouped] = seedComparison();
+Deno.test("factorization costs: standard vs depthwise separable, 1×1 without and with groups", () => {
+  const [standard, depthwise, pointwise, separable, dense1x1, grouped] = factorizationCosts();
   assert.deepEqual([standard.multiplyAdds, standard.parameters], [442_368, 108]);
   assert.deepEqual([depthwise.multiplyAdds, depthwise.parameters], [110_592, 27]);
   assert.deepEqual([pointwise.multiplyAdds, pointwise.parameters], [49_152, 12]);

@@ -1,11 +1,15 @@
 /**
- * Model-level conformance: a backend runs whole networks, and every layer it
- * computes is held to the op-level tolerance against the float64 reference
- * evaluated on the backend's own float32 inputs to that layer, so rounding
- * that legitimately compounds through 30–60 layers is never mistaken for a
- * bug and no network-wide epsilon is needed. The compiled model (planned,
- * reused buffers) must then reproduce the layer-by-layer logits bit for bit,
- * and the end-to-end gap to a pure float64 run is measured and reported.
+ * `@mobileops/models/testing`: model-level conformance for backends. A
+ * backend runs whole networks, and every layer it computes is held to the
+ * op-level tolerance against the float64 reference evaluated on the
+ * backend's own float32 inputs to that layer, so rounding that legitimately
+ * compounds through 30–60 layers is never mistaken for a bug and no
+ * network-wide epsilon is needed. The compiled model (planned, reused
+ * buffers) must then reproduce the layer-by-layer logits bit for bit, and
+ * the end-to-end gap to a pure float64 run is measured and reported.
+ *
+ * A separate entry from `@mobileops/models`, so that programs that only
+ * build and run networks do not load the float64 reference.
  *
  * @module
  */
@@ -13,10 +17,10 @@
 import assert from "node:assert/strict";
 import { randomFloat32, reference, seededRandom, withinTolerance } from "@mobileops/conformance";
 import type { Backend, Tensor } from "@mobileops/core";
-import { GRAPH_INPUT, lastUses } from "./graph.ts";
+import { GRAPH_INPUT, lastUses } from "@mobileops/graph";
+import { referenceForward } from "@mobileops/graph/reference";
 import { mobilenetV1 } from "./mobilenet_v1.ts";
 import type { Model } from "./model.ts";
-import { referenceForward } from "./reference_executor.ts";
 import { shufflenetV1 } from "./shufflenet_v1.ts";
 
 /** How one layer compared with the reference. */
@@ -57,9 +61,10 @@ export interface ModelCheck {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createJsBackend } from "@mobileops/backend-js";
- * import { checkModel, mobilenetV1 } from "@mobileops/models";
- * using backend = await createJsBackend();
+ * import { mobilenetV1 } from "@mobileops/models";
+ * import { checkModel } from "@mobileops/models/testing";
+ * import { createBackend } from "@mobileops/registry";
+ * using backend = await createBackend("js");
  * const model = mobilenetV1({ alpha: 0.25, resolution: 32, classes: 4 });
  * const check = await checkModel(model, backend, new Float32Array(32 * 32 * 3).fill(0.5));
  * assert(check.layers.every((layer) => layer.ok) && check.compiledMatchesLayers);
@@ -136,14 +141,14 @@ export interface ModelConformanceOptions {
 }
 
 /** The networks of the default suite: small enough to check every layer in well under a second. */
-export const SMALL_VARIANTS: readonly (() => Model)[] = [
+const SMALL_NETWORKS: readonly (() => Model)[] = [
   () => mobilenetV1({ alpha: 0.25, resolution: 128 }),
   () => shufflenetV1({ groups: 3, scale: 0.25, resolution: 96 }),
   () => shufflenetV1({ groups: 8, scale: 0.5, resolution: 96 }),
 ];
 
 /** The full-size networks, run once per backend. */
-export const FULL_SIZE_VARIANTS: readonly (() => Model)[] = [
+const FULL_SIZE_NETWORKS: readonly (() => Model)[] = [
   () => mobilenetV1({ alpha: 1, resolution: 224 }),
   () => shufflenetV1({ groups: 3, scale: 1, resolution: 224 }),
 ];
@@ -171,9 +176,9 @@ function assertConforms(check: ModelCheck): void {
  *
  * @example
  * ```ts ignore
- * import { createJsBackend } from "@mobileops/backend-js";
- * import { modelConformance } from "@mobileops/models";
- * modelConformance("js", createJsBackend);
+ * import { modelConformance } from "@mobileops/models/testing";
+ * import { createBackend } from "@mobileops/registry";
+ * modelConformance("js", () => createBackend("js"));
  * ```
  */
 export function modelConformance(
@@ -182,8 +187,8 @@ export function modelConformance(
   options: ModelConformanceOptions = {},
 ): void {
   const report = options.report ?? true;
-  const variants = [...SMALL_VARIANTS, ...(options.fullSize ?? true ? FULL_SIZE_VARIANTS : [])];
-  for (const [i, build] of variants.entries()) {
+  const networks = [...SMALL_NETWORKS, ...(options.fullSize ?? true ? FULL_SIZE_NETWORKS : [])];
+  for (const [i, build] of networks.entries()) {
     const model = build();
     Deno.test(`${name}: ${model.name} conforms layer by layer`, async () => {
       using backend = await createBackend();
@@ -203,7 +208,7 @@ export function modelConformance(
 
   Deno.test(`${name}: compiled models reuse planned buffers and free them`, async () => {
     using backend = await createBackend();
-    for (const build of SMALL_VARIANTS) {
+    for (const build of SMALL_NETWORKS) {
       const model = build();
       const before = backend.memoryStats();
       const compiled = await model.compile(backend);

@@ -28,7 +28,7 @@ export interface BufferPlan {
  * ```ts
  * import assert from "node:assert/strict";
  * import { channelShuffle } from "@mobileops/core";
- * import { planBuffers } from "@mobileops/models";
+ * import { planBuffers } from "@mobileops/graph";
  * const shuffle = channelShuffle({ groups: 2 });
  * const plan = planBuffers({
  *   name: "chain",
@@ -80,8 +80,7 @@ export interface CompiledModel extends Disposable {
   /**
    * Runs the graph on `input` (a tensor of this backend with the graph's
    * input shape; throws core's `ShapeError` otherwise) and returns the output
-   * node's tensor: the logits (the graphs end in a fully connected layer, no
-   * softmax).
+   * node's tensor.
    */
   run(input: Tensor): Tensor;
   /** Frees the kernels and the activation buffers. Idempotent. */
@@ -89,20 +88,33 @@ export interface CompiledModel extends Disposable {
 }
 
 /**
- * Prepares each node's kernel and allocates the planned buffers. Prefer
- * `model.compile(backend)`.
+ * Prepares each node's kernel on `backend` once and allocates the planned
+ * buffers (see {@link planBuffers}). If a kernel fails to prepare, whatever
+ * was already made is freed before the error is rethrown.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createJsBackend } from "@mobileops/backend-js";
- * import { compileGraph, shufflenetV1 } from "@mobileops/models";
- * using backend = await createJsBackend();
- * using compiled = await compileGraph(
- *   shufflenetV1({ groups: 3, scale: 0.25, resolution: 32, classes: 5 }).graph,
- *   backend,
- * );
- * assert(compiled.run(backend.zeros([1, 32, 32, 3])).shape.join() === "1,5");
+ * import { fullyConnected, globalAvgPool } from "@mobileops/core";
+ * import { compileGraph } from "@mobileops/graph";
+ * import { createBackend } from "@mobileops/registry";
+ * using backend = await createBackend("js");
+ * using compiled = await compileGraph({
+ *   name: "pool-fc",
+ *   inputShape: [1, 4, 4, 3],
+ *   nodes: [
+ *     { name: "pool", descriptor: globalAvgPool(), inputs: ["input"] },
+ *     {
+ *       name: "fc",
+ *       descriptor: fullyConnected({ inFeatures: 3, outFeatures: 5 }),
+ *       inputs: ["pool"],
+ *       weights: { weights: new Float32Array(15).fill(1) },
+ *     },
+ *   ],
+ *   output: "fc",
+ * }, backend);
+ * using input = backend.upload(new Float32Array(48).fill(1), [1, 4, 4, 3]);
+ * assert((await compiled.run(input).download()).join() === "3,3,3,3,3");
  * ```
  */
 export async function compileGraph(graph: ModelGraph, backend: Backend): Promise<CompiledModel> {

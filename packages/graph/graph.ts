@@ -1,6 +1,7 @@
 /**
  * A model as plain data: a list of core operator nodes in execution order.
- * Converters (ONNX, TF.js) and executors read this and nothing else.
+ * Builders, importers and converters (ONNX, TF.js) write it; executors read
+ * it and nothing else.
  *
  * @module
  */
@@ -51,7 +52,7 @@ export interface ModelGraph {
  * ```ts
  * import assert from "node:assert/strict";
  * import { globalAvgPool } from "@mobileops/core";
- * import { inferGraphShapes } from "@mobileops/models";
+ * import { inferGraphShapes } from "@mobileops/graph";
  * const shapes = inferGraphShapes({
  *   name: "tiny",
  *   inputShape: [1, 4, 4, 3],
@@ -94,7 +95,7 @@ export function inferGraphShapes(graph: ModelGraph): Map<string, Shape> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { globalAvgPool, softmax } from "@mobileops/core";
- * import { lastUses } from "@mobileops/models";
+ * import { lastUses } from "@mobileops/graph";
  * const uses = lastUses({
  *   name: "tiny",
  *   inputShape: [1, 2, 2, 3],

@@ -1,6 +1,22 @@
 /**
- * Float64 execution of a {@link ModelGraph} with the conformance package's
- * reference operators: the oracle for model-level conformance.
+ * `@mobileops/graph/reference`: float64 execution of a `ModelGraph` with the
+ * conformance package's reference operators, the oracle that graph-level
+ * checks hold backends to. A separate entry so that `@mobileops/graph` itself
+ * does not depend on `@mobileops/conformance`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { globalAvgPool } from "@mobileops/core";
+ * import { referenceForward } from "@mobileops/graph/reference";
+ * const result = referenceForward({
+ *   name: "pool",
+ *   inputShape: [1, 1, 2, 1],
+ *   nodes: [{ name: "pool", descriptor: globalAvgPool(), inputs: ["input"] }],
+ *   output: "pool",
+ * }, [1, 2]);
+ * assert(result.values[0] === 1.5);
+ * ```
  *
  * @module
  */
@@ -11,13 +27,14 @@ import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./grap
 /**
  * Runs every node of `graph` in float64 on `input` (NHWC values of
  * `graph.inputShape`) and returns the output node's result. Intermediate
- * values are dropped as soon as their last reader has run.
+ * values are dropped as soon as their last reader has run. Throws what
+ * {@link inferGraphShapes} throws for a malformed graph.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { fullyConnected, globalAvgPool } from "@mobileops/core";
- * import { referenceForward } from "@mobileops/models";
+ * import { referenceForward } from "@mobileops/graph/reference";
  * const result = referenceForward({
  *   name: "tiny",
  *   inputShape: [1, 2, 2, 1],

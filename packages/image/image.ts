@@ -56,7 +56,7 @@ function pngToRgb(bytes: Uint8Array): RgbImage {
  * ```ts
  * import assert from "node:assert/strict";
  * import { encode } from "npm:fast-png@8.0.0";
- * import { decodeImage } from "@mobileops/models";
+ * import { decodeImage } from "@mobileops/image";
  * const png = encode({ width: 1, height: 1, data: new Uint8Array([9, 8, 7, 255]), channels: 4 });
  * assert(decodeImage(png).data.join() === "9,8,7");
  * ```
@@ -94,7 +94,7 @@ export const MINUS_ONE_TO_ONE: Normalization = { mean: 127.5, std: 127.5 };
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { imageToInput } from "@mobileops/models";
+ * import { imageToInput } from "@mobileops/image";
  * const white = { width: 2, height: 2, data: new Uint8Array(12).fill(255) };
  * const input = imageToInput(white, 4);
  * assert(input.length === 48 && input.every((v) => v === 1));

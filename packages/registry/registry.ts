@@ -120,8 +120,8 @@ export async function createBackend(
   preference: BackendName | readonly BackendName[] = BACKEND_NAMES,
   options: CreateBackendOptions = {},
 ): Promise<Backend> {
-  const names = typeof preference === "string" ? [preference] : preference;
-  if (!Array.isArray(names) || names.length === 0) {
+  const names: readonly BackendName[] = typeof preference === "string" ? [preference] : preference;
+  if (!Array.isArray(names as unknown) || names.length === 0) {
     throw new InvalidArgumentError(
       "preference",
       preference,
