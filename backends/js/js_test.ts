@@ -1,4 +1,4 @@
 import { conformance } from "@mobileops/conformance";
-import { createJsBackend } from "@mobileops/backend-js";
+import { createBackend } from "@mobileops/registry";
 
-conformance("js", createJsBackend);
+conformance("js", () => createBackend("js"));

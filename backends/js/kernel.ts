@@ -1,12 +1,20 @@
 /**
  * What every kernel of the JavaScript backend is: an object holding weights
  * packed at prepare time, with a `run` over plain `Float32Array` storages;
- * and the activation every kernel epilogue applies.
+ * the variant entry that prepares it; and the activation every kernel
+ * epilogue applies.
  *
  * @module
  */
 
-import type { Activation, OpGeometry } from "@mobileops/core";
+import type {
+  Activation,
+  DescriptorOf,
+  KernelVariant,
+  OpGeometry,
+  OpName,
+  WeightsFor,
+} from "@mobileops/core";
 
 /** A prepared operator of the JavaScript backend. */
 export interface JsKernel {
@@ -15,6 +23,35 @@ export interface JsKernel {
    * `geometry` is core's `inferGeometry` result for this call.
    */
   run(inputs: readonly Float32Array[], output: Float32Array, geometry: OpGeometry): void;
+}
+
+/**
+ * One kernel variant of the JavaScript backend for operator `Op`. The
+ * backend has no state to share (`context` is `undefined`) and packs
+ * weights synchronously, so `prepare` returns the kernel itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { channelShuffle, inferGeometry } from "@mobileops/core";
+ * import type { JsKernelVariant } from "./kernel.ts";
+ * // Shuffling with one group leaves every channel where it is.
+ * const identity: JsKernelVariant<"channelShuffle"> = {
+ *   name: "f32-channel-shuffle-1-js",
+ *   matches: (descriptor) => descriptor.groups === 1,
+ *   prepare: () => ({ run: (inputs, output) => output.set(inputs[0]) }),
+ * };
+ * const d = channelShuffle({ groups: 1 });
+ * assert(identity.matches(d, undefined));
+ * const output = new Float32Array(2);
+ * identity.prepare(d, undefined).run([new Float32Array([1, 2])], output, inferGeometry(d, [[1, 1, 1, 2]]));
+ * assert.deepEqual([...output], [1, 2]);
+ * ```
+ */
+export interface JsKernelVariant<Op extends OpName>
+  extends KernelVariant<DescriptorOf<Op>, JsKernel, undefined> {
+  /** Packs validated weights into this variant's kernel, once. */
+  prepare(descriptor: DescriptorOf<Op>, weights: WeightsFor<DescriptorOf<Op>>): JsKernel;
 }
 
 /** An activation as {@link activateRange} takes it: `0` none, `1` ReLU, `2` ReLU6. */

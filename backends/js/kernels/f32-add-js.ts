@@ -10,7 +10,13 @@
  */
 
 import type { AddDescriptor } from "@mobileops/core";
-import { activateRange, type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
+import {
+  activateRange,
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
 
 /** Values summed before each activation pass: 16 KiB of float32. */
 const CHUNK = 4096;
@@ -36,19 +42,21 @@ class Add implements JsKernel {
 }
 
 /**
- * Returns an add kernel.
+ * `f32-add-js`: every add.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { add, inferGeometry } from "@mobileops/core";
- * import { prepareAdd } from "./f32-add-js.ts";
+ * import { f32AddJs } from "./f32-add-js.ts";
  * const d = add({ activation: "relu" });
  * const output = new Float32Array(2);
- * prepareAdd(d).run([new Float32Array([1, -5]), new Float32Array([2, 1])], output, inferGeometry(d, [[2], [2]]));
+ * f32AddJs.prepare(d, undefined).run([new Float32Array([1, -5]), new Float32Array([2, 1])], output, inferGeometry(d, [[2], [2]]));
  * assert(output.join() === "3,0");
  * ```
  */
-export function prepareAdd(descriptor: AddDescriptor): JsKernel {
-  return new Add(descriptor);
-}
+export const f32AddJs: JsKernelVariant<"add"> = {
+  name: "f32-add-js",
+  matches: () => true,
+  prepare: (descriptor) => new Add(descriptor),
+};

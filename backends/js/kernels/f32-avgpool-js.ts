@@ -12,7 +12,7 @@
  */
 
 import type { AvgPool2dDescriptor, OpGeometry } from "@mobileops/core";
-import type { JsKernel } from "../kernel.ts";
+import type { JsKernel, JsKernelVariant } from "../kernel.ts";
 
 class AvgPool2d implements JsKernel {
   readonly #descriptor: AvgPool2dDescriptor;
@@ -56,19 +56,21 @@ class AvgPool2d implements JsKernel {
 }
 
 /**
- * Returns an average-pooling kernel.
+ * `f32-avgpool-js`: every average pooling.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { avgPool2d, inferGeometry } from "@mobileops/core";
- * import { prepareAvgPool2d } from "./f32-avgpool-js.ts";
+ * import { f32AvgpoolJs } from "./f32-avgpool-js.ts";
  * const d = avgPool2d({ kernel: 2 });
  * const output = new Float32Array(1);
- * prepareAvgPool2d(d).run([new Float32Array([1, 2, 3, 6])], output, inferGeometry(d, [[1, 2, 2, 1]]));
+ * f32AvgpoolJs.prepare(d, undefined).run([new Float32Array([1, 2, 3, 6])], output, inferGeometry(d, [[1, 2, 2, 1]]));
  * assert(output[0] === 3);
  * ```
  */
-export function prepareAvgPool2d(descriptor: AvgPool2dDescriptor): JsKernel {
-  return new AvgPool2d(descriptor);
-}
+export const f32AvgpoolJs: JsKernelVariant<"avgPool2d"> = {
+  name: "f32-avgpool-js",
+  matches: () => true,
+  prepare: (descriptor) => new AvgPool2d(descriptor),
+};

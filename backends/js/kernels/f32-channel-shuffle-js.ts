@@ -10,7 +10,7 @@
  */
 
 import type { ChannelShuffleDescriptor, OpGeometry } from "@mobileops/core";
-import type { JsKernel } from "../kernel.ts";
+import type { JsKernel, JsKernelVariant } from "../kernel.ts";
 
 class ChannelShuffle implements JsKernel {
   readonly #groups: number;
@@ -36,19 +36,21 @@ class ChannelShuffle implements JsKernel {
 }
 
 /**
- * Returns a channel-shuffle kernel.
+ * `f32-channel-shuffle-js`: every channel shuffle.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { channelShuffle, inferGeometry } from "@mobileops/core";
- * import { prepareChannelShuffle } from "./f32-channel-shuffle-js.ts";
+ * import { f32ChannelShuffleJs } from "./f32-channel-shuffle-js.ts";
  * const d = channelShuffle({ groups: 2 });
  * const output = new Float32Array(4);
- * prepareChannelShuffle(d).run([new Float32Array([0, 1, 2, 3])], output, inferGeometry(d, [[1, 1, 1, 4]]));
+ * f32ChannelShuffleJs.prepare(d, undefined).run([new Float32Array([0, 1, 2, 3])], output, inferGeometry(d, [[1, 1, 1, 4]]));
  * assert(output.join() === "0,2,1,3");
  * ```
  */
-export function prepareChannelShuffle(descriptor: ChannelShuffleDescriptor): JsKernel {
-  return new ChannelShuffle(descriptor);
-}
+export const f32ChannelShuffleJs: JsKernelVariant<"channelShuffle"> = {
+  name: "f32-channel-shuffle-js",
+  matches: () => true,
+  prepare: (descriptor) => new ChannelShuffle(descriptor),
+};

@@ -11,7 +11,13 @@
  */
 
 import type { ConcatDescriptor, OpGeometry } from "@mobileops/core";
-import { activateRange, type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
+import {
+  activateRange,
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
 
 class Concat implements JsKernel {
   readonly #activation: ActivationCode;
@@ -41,20 +47,22 @@ class Concat implements JsKernel {
 }
 
 /**
- * Returns a concat kernel.
+ * `f32-concat-js`: every channel concatenation.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { concat, inferGeometry } from "@mobileops/core";
- * import { prepareConcat } from "./f32-concat-js.ts";
+ * import { f32ConcatJs } from "./f32-concat-js.ts";
  * const d = concat();
  * const output = new Float32Array(3);
  * const inputs = [new Float32Array([1]), new Float32Array([2, 3])];
- * prepareConcat(d).run(inputs, output, inferGeometry(d, [[1, 1, 1, 1], [1, 1, 1, 2]]));
+ * f32ConcatJs.prepare(d, undefined).run(inputs, output, inferGeometry(d, [[1, 1, 1, 1], [1, 1, 1, 2]]));
  * assert(output.join() === "1,2,3");
  * ```
  */
-export function prepareConcat(descriptor: ConcatDescriptor): JsKernel {
-  return new Concat(descriptor);
-}
+export const f32ConcatJs: JsKernelVariant<"concat"> = {
+  name: "f32-concat-js",
+  matches: () => true,
+  prepare: (descriptor) => new Concat(descriptor),
+};

@@ -1,9 +1,9 @@
 /**
  * Any 2-D convolution: every kernel size, stride, dilation, padding, group
- * count and depthwise multiplier. The backend uses it for the grouped
- * layers the specialised kernels do not cover (depthwise with a multiplier,
- * dilated or non-3×3 depthwise, grouped ones other than stride-1 1×1);
- * ungrouped ones go to the im2row kernel.
+ * count and depthwise multiplier. Last in the backend's convolution list, it
+ * runs the grouped layers the specialised variants do not cover (depthwise
+ * with a multiplier, dilated or non-3×3 depthwise, grouped ones other than
+ * stride-1 1×1); ungrouped ones go to `f32-conv-im2row-js`.
  *
  * Loop order: output pixel → group → kernel tap (padding taps skipped
  * before the inner loops) → input channel → output channel. The filter is
@@ -17,7 +17,13 @@
  */
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
-import { activateRange, type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
+import {
+  activateRange,
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
 
 class GenericConv2d implements JsKernel {
   readonly #descriptor: Conv2dDescriptor;
@@ -101,22 +107,25 @@ class GenericConv2d implements JsKernel {
 }
 
 /**
- * Packs any convolution's filter as `[group][kh][kw][in][out]` and returns
- * its kernel.
+ * `f32-conv-generic-js`: every convolution. `prepare` packs the filter as
+ * `[group][kh][kw][in][out]`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { conv2d, inferGeometry } from "@mobileops/core";
- * import { prepareGenericConv2d } from "./f32-conv2d-generic-js.ts";
+ * import { f32ConvGenericJs } from "./f32-conv-generic-js.ts";
  * // 2×1 kernel, "same" padding: the bottom row sees one real pixel and one padded zero.
  * const d = conv2d({ inChannels: 1, outChannels: 1, kernel: [2, 1], padding: "same" });
- * const kernel = prepareGenericConv2d(d, { filter: new Float32Array([1, 10]) });
+ * assert(f32ConvGenericJs.matches(d, undefined));
+ * const kernel = f32ConvGenericJs.prepare(d, { filter: new Float32Array([1, 10]) });
  * const output = new Float32Array(2);
  * kernel.run([new Float32Array([1, 2])], output, inferGeometry(d, [[1, 2, 1, 1]]));
  * assert(output.join() === "21,2");
  * ```
  */
-export function prepareGenericConv2d(descriptor: Conv2dDescriptor, weights: ConvWeights): JsKernel {
-  return new GenericConv2d(descriptor, weights);
-}
+export const f32ConvGenericJs: JsKernelVariant<"conv2d"> = {
+  name: "f32-conv-generic-js",
+  matches: () => true,
+  prepare: (descriptor, weights) => new GenericConv2d(descriptor, weights),
+};

@@ -8,7 +8,7 @@
  * scratch row → block of 4 output channels → K = kh·kw·in (inside
  * {@link gemm4Rows}). The OHWI filter flattened per output channel has
  * that same `[kh][kw][in]` order, so after the gather the convolution is
- * the register-blocked matrix product of the 1×1 kernel. Gathering costs
+ * the register-blocked matrix product of `f32-gemm-1x1-js`. Gathering costs
  * K copies per pixel against K·outChannels multiply-adds, and buys 16 sums
  * in locals per 8 loads instead of a sum in memory per multiply-add.
  *
@@ -16,25 +16,13 @@
  */
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
-import { type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
-import { gemm1Row, gemm4Rows, type GemmPanels, packGemmPanels } from "./f32-gemm-4x4-js.ts";
-
-/**
- * Whether {@link prepareIm2rowConv2d} computes `descriptor`: any
- * convolution with a single group.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { denseConv2d, depthwiseConv2d } from "@mobileops/core";
- * import { isIm2rowConv2d } from "./f32-conv2d-im2row-js.ts";
- * assert(isIm2rowConv2d(denseConv2d({ inChannels: 3, outChannels: 8, kernel: 3, stride: 2 })));
- * assert(!isIm2rowConv2d(depthwiseConv2d({ channels: 8, kernel: 3 })));
- * ```
- */
-export function isIm2rowConv2d(descriptor: Conv2dDescriptor): boolean {
-  return descriptor.groups === 1;
-}
+import {
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
+import { gemm1Row, gemm4Rows, type GemmPanels, packGemmPanels } from "./gemm.ts";
 
 class Im2rowConv2d implements JsKernel {
   readonly #descriptor: Conv2dDescriptor;
@@ -167,22 +155,26 @@ function gatherWindow(
 }
 
 /**
- * Packs a dense convolution's filter (see {@link isIm2rowConv2d}) into
- * matrix-product panels and returns its kernel.
+ * `f32-conv-im2row-js`: any convolution with a single group. `prepare`
+ * packs the filter into matrix-product panels.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { denseConv2d, inferGeometry } from "@mobileops/core";
- * import { prepareIm2rowConv2d } from "./f32-conv2d-im2row-js.ts";
+ * import { denseConv2d, depthwiseConv2d, inferGeometry } from "@mobileops/core";
+ * import { f32ConvIm2rowJs } from "./f32-conv-im2row-js.ts";
+ * assert(f32ConvIm2rowJs.matches(denseConv2d({ inChannels: 3, outChannels: 8, kernel: 3, stride: 2 }), undefined));
+ * assert(!f32ConvIm2rowJs.matches(depthwiseConv2d({ channels: 8, kernel: 3 }), undefined));
  * // 2×1 kernel, "same" padding: the bottom row sees one real pixel and one padded zero.
  * const d = denseConv2d({ inChannels: 1, outChannels: 1, kernel: [2, 1], padding: "same" });
- * const kernel = prepareIm2rowConv2d(d, { filter: new Float32Array([1, 10]) });
+ * const kernel = f32ConvIm2rowJs.prepare(d, { filter: new Float32Array([1, 10]) });
  * const output = new Float32Array(2);
  * kernel.run([new Float32Array([1, 2])], output, inferGeometry(d, [[1, 2, 1, 1]]));
  * assert.deepEqual([...output], [21, 2]);
  * ```
  */
-export function prepareIm2rowConv2d(descriptor: Conv2dDescriptor, weights: ConvWeights): JsKernel {
-  return new Im2rowConv2d(descriptor, weights);
-}
+export const f32ConvIm2rowJs: JsKernelVariant<"conv2d"> = {
+  name: "f32-conv-im2row-js",
+  matches: (descriptor) => descriptor.groups === 1,
+  prepare: (descriptor, weights) => new Im2rowConv2d(descriptor, weights),
+};

@@ -19,27 +19,13 @@
  */
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
-import { activateRange, type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
-
-/**
- * Whether {@link prepareDwconv3x3} computes `descriptor`: depthwise with
- * multiplier 1, a 3×3 kernel, strides of 1 or 2 and no dilation.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { depthwiseConv2d } from "@mobileops/core";
- * import { isDwconv3x3 } from "./f32-dwconv-3x3-js.ts";
- * assert(isDwconv3x3(depthwiseConv2d({ channels: 8, kernel: 3, stride: 2, padding: "same" })));
- * assert(!isDwconv3x3(depthwiseConv2d({ channels: 8, kernel: 3, multiplier: 2 })));
- * ```
- */
-export function isDwconv3x3(descriptor: Conv2dDescriptor): boolean {
-  const { groups, inChannels, outChannels, kernel, stride, dilation } = descriptor;
-  return groups === inChannels && outChannels === inChannels &&
-    kernel[0] === 3 && kernel[1] === 3 && dilation[0] === 1 && dilation[1] === 1 &&
-    (stride[0] === 1 || stride[0] === 2) && (stride[1] === 1 || stride[1] === 2);
-}
+import {
+  activateRange,
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
 
 class Dwconv3x3 implements JsKernel {
   readonly #strideH: number;
@@ -385,22 +371,29 @@ class Dwconv3x3 implements JsKernel {
 }
 
 /**
- * Packs a 3×3 depthwise filter (see {@link isDwconv3x3}) tap-major and
- * returns its kernel.
+ * `f32-dwconv-3x3-js`: depthwise with multiplier 1, a 3×3 kernel, strides
+ * of 1 or 2 and no dilation. `prepare` packs the filter tap-major.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { depthwiseConv2d, inferGeometry } from "@mobileops/core";
- * import { prepareDwconv3x3 } from "./f32-dwconv-3x3-js.ts";
+ * import { f32Dwconv3x3Js } from "./f32-dwconv-3x3-js.ts";
+ * assert(f32Dwconv3x3Js.matches(depthwiseConv2d({ channels: 8, kernel: 3, stride: 2, padding: "same" }), undefined));
+ * assert(!f32Dwconv3x3Js.matches(depthwiseConv2d({ channels: 8, kernel: 3, multiplier: 2 }), undefined));
  * const d = depthwiseConv2d({ channels: 2, kernel: 3, padding: "same" });
- * const kernel = prepareDwconv3x3(d, { filter: new Float32Array(18).fill(1) });
+ * const kernel = f32Dwconv3x3Js.prepare(d, { filter: new Float32Array(18).fill(1) });
  * const output = new Float32Array(2);
  * // A 1×1 image: only the centre tap sees data.
  * kernel.run([new Float32Array([3, 4])], output, inferGeometry(d, [[1, 1, 1, 2]]));
  * assert(output.join() === "3,4");
  * ```
  */
-export function prepareDwconv3x3(descriptor: Conv2dDescriptor, weights: ConvWeights): JsKernel {
-  return new Dwconv3x3(descriptor, weights);
-}
+export const f32Dwconv3x3Js: JsKernelVariant<"conv2d"> = {
+  name: "f32-dwconv-3x3-js",
+  matches: ({ groups, inChannels, outChannels, kernel, stride, dilation }) =>
+    groups === inChannels && outChannels === inChannels &&
+    kernel[0] === 3 && kernel[1] === 3 && dilation[0] === 1 && dilation[1] === 1 &&
+    (stride[0] === 1 || stride[0] === 2) && (stride[1] === 1 || stride[1] === 2),
+  prepare: (descriptor, weights) => new Dwconv3x3(descriptor, weights),
+};

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { randomFloat32, reference, seededRandom, withinTolerance } from "@mobileops/conformance";
+import { assertCasesPass, type ConformanceCase, kernelCase } from "@mobileops/conformance";
 import {
   type Activation,
   depthwiseConv2d,
+  type DepthwiseConv2dOptions,
   inferGeometry,
   type Padding,
   ShapeError,
-  shapeSize,
 } from "@mobileops/core";
-import { isDwconv3x3, prepareDwconv3x3 } from "./f32-dwconv-3x3-js.ts";
+import { createBackend } from "@mobileops/registry";
+import { f32Dwconv3x3Js } from "./f32-dwconv-3x3-js.ts";
 
 const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
 const PADDINGS: readonly Padding[] = ["valid", "same", [1, 1, 1, 1], [0, 2, 2, 0], [3, 4, 4, 3]];
@@ -18,72 +19,58 @@ const STRIDES = [[1, 1], [2, 2], [1, 2], [2, 1]] as const;
 // 4-pixel interior blocks, single interior pixels and right border, at both
 // strides, with padding on no side, every side, one side only, and wider
 // than the window (rows and columns of windows that lie wholly in padding).
-Deno.test("3×3 depthwise conv matches the reference for every edge size", () => {
-  const random = seededRandom(21);
+Deno.test("3×3 depthwise conv matches the reference for every edge size", async () => {
   const channels = 5;
-  let cases = 0;
-  const failures: string[] = [];
+  const cases: ConformanceCase[] = [];
   for (const stride of STRIDES) {
     for (const padding of PADDINGS) {
       for (let h = 1; h <= 7; h++) {
         for (let w = 1; w <= 13; w++) {
-          const bias = (h + w) % 2 === 0;
           const descriptor = depthwiseConv2d({
             channels,
             kernel: 3,
             stride,
             padding,
-            bias,
+            bias: (h + w) % 2 === 0,
             activation: ACTIVATIONS[(h * w) % 3],
           });
-          const shape = [1, h, w, channels];
-          let geometry;
+          const inputShapes = [[1, h, w, channels]];
           try {
-            geometry = inferGeometry(descriptor, [shape]);
+            inferGeometry(descriptor, inputShapes);
           } catch (error) {
             if (error instanceof ShapeError) continue;
             throw error;
           }
-          const weights = {
-            filter: randomFloat32(random, 9 * channels),
-            bias: bias ? randomFloat32(random, channels) : undefined,
-          };
-          const input = randomFloat32(random, shapeSize(shape), 4);
-          const output = new Float32Array(shapeSize(geometry.outputShape)).fill(NaN);
-          prepareDwconv3x3(descriptor, weights).run([input], output, geometry);
-          const check = withinTolerance(
-            output,
-            reference(descriptor, weights, [{ shape, data: input }]),
+          cases.push(
+            kernelCase({
+              descriptor,
+              inputShapes,
+              seed: 21_000 + cases.length,
+              inputRange: [-4, 4],
+            }),
           );
-          cases++;
-          if (!check.ok) {
-            failures.push(`s${stride} ${JSON.stringify(padding)} ${h}×${w}: ${check.detail}`);
-          }
         }
       }
     }
   }
-  assert(cases > 1300, `only ${cases} valid cases`);
-  assert.deepEqual(failures, [], `${failures.length} of ${cases} cases failed`);
+  assert(cases.length > 1300, `only ${cases.length} valid cases`);
+  using backend = await createBackend("js");
+  await assertCasesPass(backend, cases, { variant: "f32-dwconv-3x3-js" });
 });
 
-Deno.test("3×3 depthwise conv keeps batches apart", () => {
-  const random = seededRandom(22);
+Deno.test("3×3 depthwise conv keeps batches apart", async () => {
   const descriptor = depthwiseConv2d({ channels: 3, kernel: 3, padding: "same", bias: true });
-  const weights = { filter: randomFloat32(random, 27), bias: randomFloat32(random, 3) };
-  const shape = [3, 6, 9, 3];
-  const input = randomFloat32(random, shapeSize(shape));
-  const geometry = inferGeometry(descriptor, [shape]);
-  const output = new Float32Array(shapeSize(geometry.outputShape));
-  prepareDwconv3x3(descriptor, weights).run([input], output, geometry);
-  const check = withinTolerance(output, reference(descriptor, weights, [{ shape, data: input }]));
-  assert(check.ok, check.detail);
+  using backend = await createBackend("js");
+  const cases = [kernelCase({ descriptor, inputShapes: [[3, 6, 9, 3]], seed: 22 })];
+  await assertCasesPass(backend, cases, { variant: "f32-dwconv-3x3-js" });
 });
 
-Deno.test("isDwconv3x3 leaves multipliers, dilation, stride 3 and 5×5 to the generic kernel", () => {
+Deno.test("f32-dwconv-3x3-js leaves multipliers, dilation, stride 3 and 5×5 to the generic kernel", () => {
   const base = { channels: 4, kernel: 3 };
-  assert(!isDwconv3x3(depthwiseConv2d({ ...base, multiplier: 2 })));
-  assert(!isDwconv3x3(depthwiseConv2d({ ...base, dilation: 2 })));
-  assert(!isDwconv3x3(depthwiseConv2d({ ...base, stride: 3 })));
-  assert(!isDwconv3x3(depthwiseConv2d({ ...base, kernel: 5 })));
+  const matches = (options: DepthwiseConv2dOptions) =>
+    f32Dwconv3x3Js.matches(depthwiseConv2d(options), undefined);
+  assert(!matches({ ...base, multiplier: 2 }));
+  assert(!matches({ ...base, dilation: 2 }));
+  assert(!matches({ ...base, stride: 3 }));
+  assert(!matches({ ...base, kernel: 5 }));
 });

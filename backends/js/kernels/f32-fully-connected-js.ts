@@ -11,7 +11,13 @@
  */
 
 import type { FullyConnectedDescriptor, FullyConnectedWeights, OpGeometry } from "@mobileops/core";
-import { activateRange, type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
+import {
+  activateRange,
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
 
 class FullyConnected implements JsKernel {
   readonly #inFeatures: number;
@@ -67,24 +73,23 @@ class FullyConnected implements JsKernel {
 }
 
 /**
- * Copies a fully connected layer's weights (so later changes to the
- * caller's arrays do not leak in) and returns its kernel.
+ * `f32-fully-connected-js`: every fully connected layer. `prepare` copies
+ * the weights, so later changes to the caller's arrays do not leak in.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { fullyConnected, inferGeometry } from "@mobileops/core";
- * import { prepareFullyConnected } from "./f32-fully-connected-js.ts";
+ * import { f32FullyConnectedJs } from "./f32-fully-connected-js.ts";
  * const d = fullyConnected({ inFeatures: 2, outFeatures: 1, bias: true });
- * const kernel = prepareFullyConnected(d, { weights: new Float32Array([2, 3]), bias: new Float32Array([1]) });
+ * const kernel = f32FullyConnectedJs.prepare(d, { weights: new Float32Array([2, 3]), bias: new Float32Array([1]) });
  * const output = new Float32Array(1);
  * kernel.run([new Float32Array([1, 1])], output, inferGeometry(d, [[1, 2]]));
  * assert(output[0] === 6);
  * ```
  */
-export function prepareFullyConnected(
-  descriptor: FullyConnectedDescriptor,
-  weights: FullyConnectedWeights,
-): JsKernel {
-  return new FullyConnected(descriptor, weights);
-}
+export const f32FullyConnectedJs: JsKernelVariant<"fullyConnected"> = {
+  name: "f32-fully-connected-js",
+  matches: () => true,
+  prepare: (descriptor, weights) => new FullyConnected(descriptor, weights),
+};

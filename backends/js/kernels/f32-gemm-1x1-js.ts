@@ -7,32 +7,19 @@
  * (inside {@link gemm4Rows}). The four input rows of a pixel block
  * (4·Kg floats) stay in L1 while every channel block reuses them; the
  * weights are packed at prepare into 4-channel panels (see
- * `f32-gemm-4x4-js.ts`).
+ * `gemm.ts`).
  *
  * @module
  */
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
-import { type ActivationCode, activationCode, type JsKernel } from "../kernel.ts";
-import { gemm1Row, gemm4Rows, type GemmPanels, packGemmPanels } from "./f32-gemm-4x4-js.ts";
-
-/**
- * Whether {@link preparePointwiseConv2d} computes `descriptor`: a 1×1
- * kernel with stride 1 whose padding is zero whatever the input size.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { pointwiseConv2d } from "@mobileops/core";
- * import { isPointwiseConv2d } from "./f32-conv2d-pointwise-js.ts";
- * assert(isPointwiseConv2d(pointwiseConv2d({ inChannels: 8, outChannels: 4, groups: 2 })));
- * ```
- */
-export function isPointwiseConv2d(descriptor: Conv2dDescriptor): boolean {
-  const { kernel, stride, padding } = descriptor;
-  return kernel[0] === 1 && kernel[1] === 1 && stride[0] === 1 && stride[1] === 1 &&
-    (typeof padding === "string" || padding.every((side) => side === 0));
-}
+import {
+  type ActivationCode,
+  activationCode,
+  type JsKernel,
+  type JsKernelVariant,
+} from "../kernel.ts";
+import { gemm1Row, gemm4Rows, type GemmPanels, packGemmPanels } from "./gemm.ts";
 
 class PointwiseConv2d implements JsKernel {
   readonly #groups: number;
@@ -97,24 +84,27 @@ class PointwiseConv2d implements JsKernel {
 }
 
 /**
- * Packs a 1×1 stride-1 convolution's weights (see {@link isPointwiseConv2d})
- * into matrix-product panels and returns its kernel.
+ * `f32-gemm-1x1-js`: a 1×1 kernel with stride 1 whose padding is zero
+ * whatever the input size, any number of groups. `prepare` packs the
+ * weights into matrix-product panels.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { inferGeometry, pointwiseConv2d } from "@mobileops/core";
- * import { preparePointwiseConv2d } from "./f32-conv2d-pointwise-js.ts";
+ * import { f32Gemm1x1Js } from "./f32-gemm-1x1-js.ts";
+ * assert(f32Gemm1x1Js.matches(pointwiseConv2d({ inChannels: 8, outChannels: 4, groups: 2 }), undefined));
  * const d = pointwiseConv2d({ inChannels: 2, outChannels: 1 });
- * const kernel = preparePointwiseConv2d(d, { filter: new Float32Array([2, 3]) });
+ * const kernel = f32Gemm1x1Js.prepare(d, { filter: new Float32Array([2, 3]) });
  * const output = new Float32Array(1);
  * kernel.run([new Float32Array([1, 1])], output, inferGeometry(d, [[1, 1, 1, 2]]));
  * assert.equal(output[0], 5);
  * ```
  */
-export function preparePointwiseConv2d(
-  descriptor: Conv2dDescriptor,
-  weights: ConvWeights,
-): JsKernel {
-  return new PointwiseConv2d(descriptor, weights);
-}
+export const f32Gemm1x1Js: JsKernelVariant<"conv2d"> = {
+  name: "f32-gemm-1x1-js",
+  matches: ({ kernel, stride, padding }) =>
+    kernel[0] === 1 && kernel[1] === 1 && stride[0] === 1 && stride[1] === 1 &&
+    (typeof padding === "string" || padding.every((side) => side === 0)),
+  prepare: (descriptor, weights) => new PointwiseConv2d(descriptor, weights),
+};

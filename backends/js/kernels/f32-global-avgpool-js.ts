@@ -9,7 +9,7 @@
  */
 
 import type { OpGeometry } from "@mobileops/core";
-import type { JsKernel } from "../kernel.ts";
+import type { JsKernel, JsKernelVariant } from "../kernel.ts";
 
 class GlobalAvgPool implements JsKernel {
   #sums = new Float64Array(0);
@@ -31,19 +31,21 @@ class GlobalAvgPool implements JsKernel {
 }
 
 /**
- * Returns a global-average-pooling kernel.
+ * `f32-global-avgpool-js`: every global average pooling.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { globalAvgPool, inferGeometry } from "@mobileops/core";
- * import { prepareGlobalAvgPool } from "./f32-global-avgpool-js.ts";
+ * import { f32GlobalAvgpoolJs } from "./f32-global-avgpool-js.ts";
  * const d = globalAvgPool();
  * const output = new Float32Array(1);
- * prepareGlobalAvgPool().run([new Float32Array([1, 2, 3, 6])], output, inferGeometry(d, [[1, 2, 2, 1]]));
+ * f32GlobalAvgpoolJs.prepare(d, undefined).run([new Float32Array([1, 2, 3, 6])], output, inferGeometry(d, [[1, 2, 2, 1]]));
  * assert(output[0] === 3);
  * ```
  */
-export function prepareGlobalAvgPool(): JsKernel {
-  return new GlobalAvgPool();
-}
+export const f32GlobalAvgpoolJs: JsKernelVariant<"globalAvgPool"> = {
+  name: "f32-global-avgpool-js",
+  matches: () => true,
+  prepare: () => new GlobalAvgPool(),
+};

@@ -10,7 +10,7 @@
  */
 
 import type { MaxPool2dDescriptor, OpGeometry } from "@mobileops/core";
-import type { JsKernel } from "../kernel.ts";
+import type { JsKernel, JsKernelVariant } from "../kernel.ts";
 
 class MaxPool2d implements JsKernel {
   readonly #descriptor: MaxPool2dDescriptor;
@@ -50,19 +50,21 @@ class MaxPool2d implements JsKernel {
 }
 
 /**
- * Returns a max-pooling kernel.
+ * `f32-maxpool-js`: every max pooling.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { inferGeometry, maxPool2d } from "@mobileops/core";
- * import { prepareMaxPool2d } from "./f32-maxpool-js.ts";
+ * import { f32MaxpoolJs } from "./f32-maxpool-js.ts";
  * const d = maxPool2d({ kernel: 2 });
  * const output = new Float32Array(1);
- * prepareMaxPool2d(d).run([new Float32Array([1, -2, 5, 3])], output, inferGeometry(d, [[1, 2, 2, 1]]));
+ * f32MaxpoolJs.prepare(d, undefined).run([new Float32Array([1, -2, 5, 3])], output, inferGeometry(d, [[1, 2, 2, 1]]));
  * assert(output[0] === 5);
  * ```
  */
-export function prepareMaxPool2d(descriptor: MaxPool2dDescriptor): JsKernel {
-  return new MaxPool2d(descriptor);
-}
+export const f32MaxpoolJs: JsKernelVariant<"maxPool2d"> = {
+  name: "f32-maxpool-js",
+  matches: () => true,
+  prepare: (descriptor) => new MaxPool2d(descriptor),
+};

@@ -11,7 +11,7 @@
  */
 
 import type { OpGeometry } from "@mobileops/core";
-import type { JsKernel } from "../kernel.ts";
+import type { JsKernel, JsKernelVariant } from "../kernel.ts";
 
 class Softmax implements JsKernel {
   run(inputs: readonly Float32Array[], output: Float32Array, geometry: OpGeometry): void {
@@ -30,18 +30,20 @@ class Softmax implements JsKernel {
 }
 
 /**
- * Returns a softmax kernel.
+ * `f32-softmax-js`: every softmax.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { inferGeometry, softmax } from "@mobileops/core";
- * import { prepareSoftmax } from "./f32-softmax-js.ts";
+ * import { f32SoftmaxJs } from "./f32-softmax-js.ts";
  * const output = new Float32Array(2);
- * prepareSoftmax().run([new Float32Array([1000, 1000])], output, inferGeometry(softmax(), [[1, 2]]));
+ * f32SoftmaxJs.prepare(softmax(), undefined).run([new Float32Array([1000, 1000])], output, inferGeometry(softmax(), [[1, 2]]));
  * assert(output.join() === "0.5,0.5");
  * ```
  */
-export function prepareSoftmax(): JsKernel {
-  return new Softmax();
-}
+export const f32SoftmaxJs: JsKernelVariant<"softmax"> = {
+  name: "f32-softmax-js",
+  matches: () => true,
+  prepare: () => new Softmax(),
+};

@@ -1,6 +1,6 @@
 /**
- * The register-blocked matrix product behind the 1×1 and im2row
- * convolution kernels: `output[p][o] = act(bias[o] + Σ_k a[p][k]·W[o][k])`
+ * The register-blocked matrix product behind the `f32-gemm-1x1-js` and
+ * `f32-conv-im2row-js` variants: `output[p][o] = act(bias[o] + Σ_k a[p][k]·W[o][k])`
  * for a tile of up to 4 rows `p` (pixels) × 4 columns `o` (output channels).
  *
  * A 4×4 tile keeps its 16 sums in locals, so each step of the K loop does 8
@@ -37,7 +37,7 @@ export interface GemmPanels {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packGemmPanels } from "./f32-gemm-4x4-js.ts";
+ * import { packGemmPanels } from "./gemm.ts";
  * // 1 group, depth 2, 5 output channels: two blocks, the second padded with zeros.
  * const packed = packGemmPanels(1, 2, 5, new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
  * assert.equal(packed.blocks, 2);
@@ -80,7 +80,7 @@ export function packGemmPanels(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { gemm4Rows, packGemmPanels } from "./f32-gemm-4x4-js.ts";
+ * import { gemm4Rows, packGemmPanels } from "./gemm.ts";
  * const packed = packGemmPanels(1, 1, 4, new Float32Array([1, 2, 3, 4]));
  * const output = new Float32Array(16);
  * gemm4Rows(new Float32Array([1, 2, 3, 4]), 0, 1, 1, packed, 0, output, 0, 4, 4, 0);
@@ -151,7 +151,7 @@ export function gemm4Rows(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { gemm1Row, packGemmPanels } from "./f32-gemm-4x4-js.ts";
+ * import { gemm1Row, packGemmPanels } from "./gemm.ts";
  * const packed = packGemmPanels(1, 2, 2, new Float32Array([1, 2, 3, 4]), new Float32Array([0, -100]));
  * const output = new Float32Array(2);
  * gemm1Row(new Float32Array([1, 1]), 0, 2, packed, 0, output, 0, 2, 2);
