@@ -26,7 +26,7 @@ const VAL_TYPE_CODES: Record<ValType, number> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { unsignedLeb128 } from "@mobileops/backend-wasm/assembler";
+ * import { unsignedLeb128 } from "./assembler.ts";
  * const out: number[] = [];
  * unsignedLeb128(624485, out);
  * assert(out.join() === [0xe5, 0x8e, 0x26].join());
@@ -51,7 +51,7 @@ export function unsignedLeb128(value: number, out: number[]): number[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { signedLeb128 } from "@mobileops/backend-wasm/assembler";
+ * import { signedLeb128 } from "./assembler.ts";
  * assert(signedLeb128(-123456, []).join() === [0xc0, 0xbb, 0x78].join());
  * ```
  */
@@ -76,7 +76,7 @@ export function signedLeb128(value: number, out: number[]): number[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { decodeLeb128, signedLeb128 } from "@mobileops/backend-wasm/assembler";
+ * import { decodeLeb128, signedLeb128 } from "./assembler.ts";
  * assert(decodeLeb128(signedLeb128(-5, []), 0, true).value === -5);
  * ```
  */
@@ -114,7 +114,7 @@ const ALIGN_128 = 4;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FunctionBuilder, assembleModule } from "@mobileops/backend-wasm/assembler";
+ * import { FunctionBuilder, assembleModule } from "./assembler.ts";
  * const add = new FunctionBuilder("add", ["i32", "i32"], ["i32"]);
  * add.localGet(0).localGet(1).i32Add();
  * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([add])));
@@ -430,7 +430,7 @@ function section(id: number, content: number[], out: number[]): void {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { FunctionBuilder, assembleModule } from "@mobileops/backend-wasm/assembler";
+ * import { FunctionBuilder, assembleModule } from "./assembler.ts";
  * const f = new FunctionBuilder("seven", [], ["i32"]).i32Const(7);
  * assert(WebAssembly.validate(assembleModule([f])));
  * ```
@@ -519,7 +519,7 @@ export function assembleModule(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { relaxedSimdSupported } from "@mobileops/backend-wasm/assembler";
+ * import { relaxedSimdSupported } from "./assembler.ts";
  * assert(typeof relaxedSimdSupported() === "boolean");
  * ```
  */
@@ -533,7 +533,7 @@ export function relaxedSimdSupported(): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { simdSupported } from "@mobileops/backend-wasm/assembler";
+ * import { simdSupported } from "./assembler.ts";
  * assert(simdSupported());
  * ```
  */

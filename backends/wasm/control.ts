@@ -67,7 +67,7 @@ export type KernelMessage =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { controlBytes } from "@mobileops/backend-wasm";
+ * import { controlBytes } from "./control.ts";
  * assert(controlBytes(1) === 4 * (16 + 16));
  * ```
  */
@@ -82,7 +82,7 @@ export function controlBytes(workers: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { CONTROL, controlBytes, takeChunks } from "@mobileops/backend-wasm";
+ * import { CONTROL, controlBytes, takeChunks } from "./control.ts";
  * const ints = new Int32Array(new SharedArrayBuffer(controlBytes(0)));
  * Atomics.store(ints, CONTROL.units, 10);
  * Atomics.store(ints, CONTROL.chunk, 4);
@@ -128,7 +128,7 @@ const SPIN_MS = 0.2;
  *
  * @example
  * ```ts
- * import { spinWhile } from "@mobileops/backend-wasm";
+ * import { spinWhile } from "./control.ts";
  * const ints = new Int32Array(new SharedArrayBuffer(4));
  * spinWhile(ints, 0, 0); // returns after the spin budget: nothing changes the word
  * ```

@@ -40,7 +40,7 @@ export interface LinearMemoryOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { LinearMemory } from "@mobileops/backend-wasm";
+ * import { LinearMemory } from "./memory.ts";
  * const memory = new LinearMemory({ shared: false, maximumBytes: 1 << 24, owner: "demo" });
  * const a = memory.allocate(100);
  * memory.f32().fill(1, a / 4, a / 4 + 25);

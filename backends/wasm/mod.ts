@@ -24,15 +24,3 @@
  */
 
 export { createWasmBackend, type WasmBackendOptions } from "./wasm_backend.ts";
-export { LinearMemory, type LinearMemoryOptions } from "./memory.ts";
-export { WorkerPool } from "./threads.ts";
-export { CONTROL, controlBytes, spinWhile, takeChunks } from "./control.ts";
-export * from "./kernels/f32-gemm-wasmsimd.ts";
-export * from "./kernels/f32-dwconv-wasmsimd.ts";
-export * from "./kernels/f32-conv-wasmsimd.ts";
-export * from "./kernels/f32-pool-wasmsimd.ts";
-export * from "./kernels/f32-add-wasmsimd.ts";
-export * from "./kernels/f32-concat-wasmsimd.ts";
-export * from "./kernels/f32-channel-shuffle-wasm.ts";
-export * from "./kernels/f32-reductions-js.ts";
-export type { BlockRun, WindowGeometry } from "./kernels/window.ts";

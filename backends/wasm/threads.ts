@@ -37,7 +37,8 @@ const CHUNKS_PER_THREAD = 4;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { controlBytes, WorkerPool } from "@mobileops/backend-wasm";
+ * import { controlBytes } from "./control.ts";
+ * import { WorkerPool } from "./threads.ts";
  * const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true } as WebAssembly.MemoryDescriptor);
  * const pool = await WorkerPool.create(1, memory, 64);
  * assert(pool.workers === 1 && controlBytes(1) < 1024);

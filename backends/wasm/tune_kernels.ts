@@ -13,9 +13,9 @@
 import { parseArgs } from "node:util";
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import type { KernelEntry } from "./control.ts";
-import { generateChannelShuffle } from "./kernels/f32-channel-shuffle-wasm.ts";
+import { generateChannelShuffle } from "./kernels/f32-channel-shuffle-wasmsimd.ts";
 import { generateDepthwiseConv, packDepthwiseWeights } from "./kernels/f32-dwconv-wasmsimd.ts";
-import { DEFAULT_GEMM_TILE, generateGemm, packGemmWeights } from "./kernels/f32-gemm-wasmsimd.ts";
+import { DEFAULT_GEMM_TILE, generateGemm, packGemmWeights } from "./kernels/gemm.ts";
 import { LinearMemory } from "./memory.ts";
 
 const { values: args } = parseArgs({

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertCasesPass, caseData, kernelCase } from "@mobileops/conformance";
 import {
   avgPool2d,
   type Backend,
@@ -15,7 +16,6 @@ import {
 } from "@mobileops/core";
 import { relaxedSimdSupported } from "./assembler.ts";
 import { createWasmBackend } from "./mod.ts";
-import { checkAgainstReference } from "./testing.ts";
 
 /** Layers big enough that the backend splits them across threads. */
 const THREADED_LAYERS: [OpDescriptor, Shape][] = [
@@ -44,12 +44,20 @@ const THREADED_LAYERS: [OpDescriptor, Shape][] = [
   [fullyConnected({ inFeatures: 1024, outFeatures: 1000, bias: true }), [1, 1024]],
 ];
 
+const THREADED_CASES = THREADED_LAYERS.map(([descriptor, shape], i) =>
+  kernelCase({ descriptor, inputShapes: [shape], seed: i, inputRange: [-2, 2] })
+);
+
+/** Checks every threaded layer against the reference, then returns each one's output. */
 async function outputs(backend: Backend): Promise<Float32Array[]> {
+  await assertCasesPass(backend, THREADED_CASES);
   const results: Float32Array[] = [];
-  for (const [i, [descriptor, shape]] of THREADED_LAYERS.entries()) {
-    const check = await checkAgainstReference(backend, descriptor, "random", [shape], i);
-    assert.ok(check.ok, `${descriptor.op} ${shape}: ${check.detail}`);
-    results.push(check.output);
+  for (const testCase of THREADED_CASES) {
+    const { weights, inputs } = caseData(testCase);
+    using kernel = await backend.prepare(testCase.descriptor, weights);
+    using input = backend.upload(inputs[0], testCase.inputShapes[0]);
+    using output = backend.run(kernel, [input]);
+    results.push(await output.download());
   }
   return results;
 }
@@ -74,9 +82,7 @@ Deno.test("threads: 1 starts no Worker", async () => {
   try {
     using backend = await createWasmBackend({ threads: 1 });
     assert.equal(backend.capabilities.threads, 1);
-    const [descriptor, shape] = THREADED_LAYERS[0];
-    const check = await checkAgainstReference(backend, descriptor, "random", [shape], 0);
-    assert.ok(check.ok);
+    await assertCasesPass(backend, [THREADED_CASES[0]]);
   } finally {
     globalThis.Worker = original;
   }

@@ -1,7 +1,13 @@
 import { conformance } from "@mobileops/conformance";
-import { createWasmBackend } from "./mod.ts";
+import { createBackend } from "@mobileops/registry";
 
-conformance("wasm", () => createWasmBackend({ threads: 1 }));
-conformance("wasm-nofma", () => createWasmBackend({ threads: 1, relaxedSimd: false }));
-conformance("wasm-2threads", () => createWasmBackend({ threads: 2 }));
-conformance("wasm-nofma-2threads", () => createWasmBackend({ threads: 2, relaxedSimd: false }));
+conformance("wasm", () => createBackend("wasm", { wasm: { threads: 1 } }));
+conformance(
+  "wasm-nofma",
+  () => createBackend("wasm", { wasm: { threads: 1, relaxedSimd: false } }),
+);
+conformance("wasm-2threads", () => createBackend("wasm", { wasm: { threads: 2 } }));
+conformance(
+  "wasm-nofma-2threads",
+  () => createBackend("wasm", { wasm: { threads: 2, relaxedSimd: false } }),
+);

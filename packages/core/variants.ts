@@ -8,7 +8,7 @@
  * checks that every entry is selected by at least one case.
  *
  * Names follow XNNPACK's `datatype-op-shape-isa` form, e.g.
- * `f32-dwconv-3x3-js`, `f32-gemm-wasmsimd` (see docs/contributing.md).
+ * `f32-dwconv-3x3-js`, `f32-gemm-1x1-wasmsimd` (see docs/contributing.md).
  *
  * @module
  */

@@ -4,8 +4,9 @@
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, type DescriptorOf, type KernelVariant, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
   addTo,
@@ -36,7 +37,7 @@ export interface AddSpec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateAdd } from "@mobileops/backend-wasm";
+ * import { generateAdd } from "./f32-add-wasmsimd.ts";
  * const bytes = generateAdd({ size: 10, activation: "relu", memory: { initialPages: 1, shared: false } });
  * assert(WebAssembly.validate(bytes));
  * ```
@@ -79,3 +80,26 @@ export function generateAdd(spec: AddSpec): Uint8Array<ArrayBuffer> {
   }
   return assembleModule([f], spec.memory);
 }
+
+/**
+ * The `f32-add-wasmsimd` variant: every add.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { add } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32AddWasmsimd } from "./f32-add-wasmsimd.ts";
+ * assert(f32AddWasmsimd.matches(add({ activation: "relu" }), {} as WasmContext));
+ * ```
+ */
+export const f32AddWasmsimd: KernelVariant<DescriptorOf<"add">, WasmKernel, WasmContext> = {
+  name: "f32-add-wasmsimd",
+  matches: () => true,
+  prepare: ({ activation }, _weights, context) =>
+    shapeKernel((geometry) => {
+      const size = shapeSize(geometry.outputShape);
+      const bytes = generateAdd({ size, activation, memory: context.memoryImport });
+      return context.compile(bytes, Math.ceil(size / 4), 1, size);
+    }),
+};

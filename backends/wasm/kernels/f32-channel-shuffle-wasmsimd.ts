@@ -14,7 +14,9 @@
  * @module
  */
 
+import { type DescriptorOf, type KernelVariant, shapeSize } from "@mobileops/core";
 import { assembleModule, type FunctionBuilder, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import { addTo, END, IN0, kernelFunction, OUT, START } from "./emit.ts";
 
 /** What {@link generateChannelShuffle} bakes into the module. */
@@ -39,7 +41,7 @@ interface LaneSource {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateChannelShuffle } from "@mobileops/backend-wasm";
+ * import { generateChannelShuffle } from "./f32-channel-shuffle-wasmsimd.ts";
  * const bytes = generateChannelShuffle({
  *   channels: 12, groups: 3, memory: { initialPages: 1, shared: false },
  * });
@@ -106,3 +108,32 @@ function emitGather(f: FunctionBuilder, rows: number[], sources: readonly LaneSo
     pick(sources.map((source, r) => source.group === group ? 4 + source.lane : r));
   }
 }
+
+/**
+ * The `f32-channel-shuffle-wasmsimd` variant: every channel shuffle.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { channelShuffle } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32ChannelShuffleWasmsimd } from "./f32-channel-shuffle-wasmsimd.ts";
+ * assert(f32ChannelShuffleWasmsimd.matches(channelShuffle({ groups: 3 }), {} as WasmContext));
+ * ```
+ */
+export const f32ChannelShuffleWasmsimd: KernelVariant<
+  DescriptorOf<"channelShuffle">,
+  WasmKernel,
+  WasmContext
+> = {
+  name: "f32-channel-shuffle-wasmsimd",
+  matches: () => true,
+  prepare: ({ groups }, _weights, context) =>
+    shapeKernel((geometry) => {
+      const shape = geometry.inputShapes[0];
+      const channels = shape[3];
+      const pixels = shapeSize(shape) / channels;
+      const bytes = generateChannelShuffle({ channels, groups, memory: context.memoryImport });
+      return context.compile(bytes, pixels, 1, pixels * channels);
+    }),
+};

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { KernelEntry } from "../control.ts";
 import { LinearMemory } from "../memory.ts";
-import { generateChannelShuffle } from "./f32-channel-shuffle-wasm.ts";
+import { generateChannelShuffle } from "./f32-channel-shuffle-wasmsimd.ts";
 
 Deno.test("channel shuffle: every group count 1–9 × every per-group remainder, bit for bit", () => {
   const memory = new LinearMemory({ shared: false, maximumBytes: 1 << 24, owner: "shuffle test" });

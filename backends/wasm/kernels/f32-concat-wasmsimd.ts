@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, type DescriptorOf, type KernelVariant, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
   addTo,
@@ -36,7 +37,7 @@ export interface ConcatSpec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateConcat } from "@mobileops/backend-wasm";
+ * import { generateConcat } from "./f32-concat-wasmsimd.ts";
  * const bytes = generateConcat({
  *   channels: [3, 8], activation: "none", memory: { initialPages: 1, shared: false },
  * });
@@ -74,3 +75,37 @@ export function generateConcat(spec: ConcatSpec): Uint8Array<ArrayBuffer> {
   f.end();
   return assembleModule([f], spec.memory);
 }
+
+/**
+ * The `f32-concat-wasmsimd` variant: every concat, of any number of inputs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concat } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32ConcatWasmsimd } from "./f32-concat-wasmsimd.ts";
+ * assert(f32ConcatWasmsimd.matches(concat({ activation: "relu" }), {} as WasmContext));
+ * ```
+ */
+export const f32ConcatWasmsimd: KernelVariant<DescriptorOf<"concat">, WasmKernel, WasmContext> = {
+  name: "f32-concat-wasmsimd",
+  matches: () => true,
+  prepare: ({ activation }, _weights, context) =>
+    shapeKernel((geometry, blocks) => {
+      const channels = geometry.inputShapes.map((shape) => shape[3]);
+      const pixels = shapeSize(geometry.outputShape) / geometry.outputShape[3];
+      const bytes = generateConcat({ channels, activation, memory: context.memoryImport });
+      // The inputs' offsets go in a table the kernel reads: any number of inputs.
+      const table = context.memory.allocate(4 * channels.length);
+      blocks.push(table);
+      const code = context.compile(bytes, pixels, 1, shapeSize(geometry.outputShape));
+      return {
+        ...code,
+        bind: (inputs: readonly number[]): [number, number] => {
+          new Int32Array(context.memory.memory.buffer, table, inputs.length).set(inputs);
+          return [table, 0];
+        },
+      };
+    }),
+};

@@ -8,8 +8,9 @@
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, type DescriptorOf, type KernelVariant, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
   applyActivation,
@@ -19,7 +20,7 @@ import {
   storeLanes,
 } from "./emit.ts";
 import { packOutputPanels } from "./pack.ts";
-import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts";
+import { type BlockRun, emitWindowWalk, type WindowGeometry, windowGeometry } from "./window.ts";
 
 /** Output vectors (4 channels each) per block. */
 const BLOCK_VECTORS = 8;
@@ -61,7 +62,7 @@ export interface ConvGrouping {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packConvWeights } from "@mobileops/backend-wasm";
+ * import { packConvWeights } from "./f32-conv-wasmsimd.ts";
  * // 2 output channels, 1×1 kernel, 1 input channel.
  * const packed = packConvWeights(new Float32Array([3, 5]), new Float32Array([1, 2]), {
  *   groups: 1, inPerGroup: 1, outPerGroup: 2, kernel: [1, 1],
@@ -106,7 +107,7 @@ export interface ConvSpec extends ArithmeticOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateConv } from "@mobileops/backend-wasm";
+ * import { generateConv } from "./f32-conv-wasmsimd.ts";
  * const bytes = generateConv({
  *   geometry: {
  *     height: 8, width: 8, inStride: 3, outHeight: 4, outWidth: 4, outStride: 32,
@@ -227,3 +228,50 @@ export function generateConv(spec: ConvSpec): Uint8Array<ArrayBuffer> {
   });
   return assembleModule([f], spec.memory);
 }
+
+/**
+ * The `f32-conv-wasmsimd` variant of conv2d: every convolution, the last
+ * entry of the table, so in practice those the 1×1 GEMM and depthwise
+ * variants before it do not take.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denseConv2d } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32ConvWasmsimd } from "./f32-conv-wasmsimd.ts";
+ * const stem = denseConv2d({ inChannels: 3, outChannels: 32, kernel: 3, stride: 2 });
+ * assert(f32ConvWasmsimd.matches(stem, {} as WasmContext));
+ * ```
+ */
+export const f32ConvWasmsimd: KernelVariant<DescriptorOf<"conv2d">, WasmKernel, WasmContext> = {
+  name: "f32-conv-wasmsimd",
+  matches: () => true,
+  prepare: (d, { filter, bias }, context) => {
+    const blocks: number[] = [];
+    const grouping = {
+      groups: d.groups,
+      inPerGroup: d.inChannels / d.groups,
+      outPerGroup: d.outChannels / d.groups,
+      kernel: d.kernel,
+    };
+    const packed = context.place(packConvWeights(filter, bias, grouping), blocks);
+    return shapeKernel((geometry, blocks) => {
+      const g = windowGeometry(geometry, d.kernel, d.stride, d.dilation, d.outChannels);
+      const zeroRow = context.padRow(g.width * g.inStride, 0, blocks);
+      const bytes = generateConv({
+        geometry: g,
+        grouping,
+        activation: d.activation,
+        weights: packed,
+        zeroRow,
+        fused: context.fused,
+        memory: context.memoryImport,
+      });
+      const rows = geometry.outputShape[0] * g.outHeight;
+      const work = shapeSize(geometry.outputShape) * d.kernel[0] * d.kernel[1] *
+        grouping.inPerGroup;
+      return context.compile(bytes, rows, 1, work);
+    }, blocks);
+  },
+};

@@ -1,7 +1,6 @@
-import assert from "node:assert/strict";
+import { assertCasesPass, kernelCase } from "@mobileops/conformance";
 import { conv2d } from "@mobileops/core";
 import { createWasmBackend } from "../mod.ts";
-import { checkAgainstReference } from "../testing.ts";
 
 Deno.test("direct conv: dense stems, grouped, multiplier depthwise, strided 1×1, output tails", async () => {
   const cases = [
@@ -16,14 +15,16 @@ Deno.test("direct conv: dense stems, grouped, multiplier depthwise, strided 1×1
   ];
   for (const relaxedSimd of [true, false]) {
     using backend = await createWasmBackend({ threads: 1, relaxedSimd });
-    for (const [i, c] of cases.entries()) {
-      for (const width of [1, 4, 7]) {
-        const descriptor = conv2d({ ...c, bias: i % 2 === 0, activation: "relu6" });
-        const check = await checkAgainstReference(backend, descriptor, "random", [
-          [2, 6, width + 4, c.inChannels],
-        ], i * 10 + width);
-        assert.ok(check.ok, `${JSON.stringify(c)} width ${width + 4}: ${check.detail}`);
-      }
-    }
+    const kernelCases = cases.flatMap((c, i) =>
+      [1, 4, 7].map((width) =>
+        kernelCase({
+          descriptor: conv2d({ ...c, bias: i % 2 === 0, activation: "relu6" }),
+          inputShapes: [[2, 6, width + 4, c.inChannels]],
+          seed: i * 10 + width,
+          inputRange: [-2, 2],
+        })
+      )
+    );
+    await assertCasesPass(backend, kernelCases, { variant: "f32-conv-wasmsimd" });
   }
 });

@@ -12,8 +12,9 @@
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, type DescriptorOf, type KernelVariant, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
   addTo,
@@ -23,7 +24,13 @@ import {
   multiplyAccumulate,
   storeLanes,
 } from "./emit.ts";
-import { type BlockRun, emitWindowWalk, type PixelAccess, type WindowGeometry } from "./window.ts";
+import {
+  type BlockRun,
+  emitWindowWalk,
+  type PixelAccess,
+  type WindowGeometry,
+  windowGeometry,
+} from "./window.ts";
 
 /**
  * Interior output pixels per loop trip by default: they share input loads
@@ -33,7 +40,7 @@ import { type BlockRun, emitWindowWalk, type PixelAccess, type WindowGeometry } 
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { defaultDepthwiseUnroll } from "@mobileops/backend-wasm";
+ * import { defaultDepthwiseUnroll } from "./f32-dwconv-wasmsimd.ts";
  * assert(defaultDepthwiseUnroll(112) === 6 && defaultDepthwiseUnroll(14) === 4);
  * ```
  */
@@ -53,7 +60,7 @@ function blockFloats(kernel: readonly [number, number]): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packDepthwiseWeights } from "@mobileops/backend-wasm";
+ * import { packDepthwiseWeights } from "./f32-dwconv-wasmsimd.ts";
  * const packed = packDepthwiseWeights(new Float32Array([1, 2]), undefined, 2, [1, 1]);
  * assert(packed.join() === "0,0,0,0,1,2,0,0");
  * ```
@@ -101,7 +108,7 @@ export interface DepthwiseSpec extends ArithmeticOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateDepthwiseConv } from "@mobileops/backend-wasm";
+ * import { generateDepthwiseConv } from "./f32-dwconv-wasmsimd.ts";
  * const geometry = {
  *   height: 4, width: 4, inStride: 8, outHeight: 4, outWidth: 4, outStride: 8,
  *   kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1,
@@ -207,3 +214,52 @@ export function generateDepthwiseConv(spec: DepthwiseSpec): Uint8Array<ArrayBuff
   });
   return assembleModule([f], spec.memory);
 }
+
+/**
+ * The `f32-dwconv-wasmsimd` variant of conv2d: depthwise with channel
+ * multiplier 1 (groups = input channels = output channels, more than one),
+ * any kernel, stride, dilation and padding.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conv2d, depthwiseConv2d } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32DwconvWasmsimd } from "./f32-dwconv-wasmsimd.ts";
+ * const context = {} as WasmContext;
+ * assert(f32DwconvWasmsimd.matches(depthwiseConv2d({ channels: 8, kernel: 5 }), context));
+ * const multiplier2 = conv2d({ inChannels: 4, outChannels: 8, kernel: 3, groups: 4 });
+ * assert(!f32DwconvWasmsimd.matches(multiplier2, context));
+ * ```
+ */
+export const f32DwconvWasmsimd: KernelVariant<DescriptorOf<"conv2d">, WasmKernel, WasmContext> = {
+  name: "f32-dwconv-wasmsimd",
+  matches: (d) => d.groups === d.inChannels && d.outChannels === d.inChannels && d.groups > 1,
+  prepare: (d, { filter, bias }, context) => {
+    const blocks: number[] = [];
+    const packed = context.place(
+      packDepthwiseWeights(filter, bias, d.inChannels, d.kernel),
+      blocks,
+    );
+    return shapeKernel((geometry, blocks) => {
+      const g = windowGeometry(geometry, d.kernel, d.stride, d.dilation, d.outChannels);
+      const zeroRow = context.padRow(g.width * g.inStride, 0, blocks);
+      const bytes = generateDepthwiseConv({
+        geometry: g,
+        channels: d.inChannels,
+        activation: d.activation,
+        weights: packed,
+        zeroRow,
+        fused: context.fused,
+        memory: context.memoryImport,
+      });
+      const rows = geometry.outputShape[0] * g.outHeight;
+      return context.compile(
+        bytes,
+        rows,
+        1,
+        shapeSize(geometry.outputShape) * d.kernel[0] * d.kernel[1],
+      );
+    }, blocks);
+  },
+};

@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
+import { assertCasesPass, type ConformanceCase, kernelCase } from "@mobileops/conformance";
 import { depthwiseConv2d, type Padding } from "@mobileops/core";
 import { createWasmBackend } from "../mod.ts";
-import { checkAgainstReference } from "../testing.ts";
 import { packDepthwiseWeights } from "./f32-dwconv-wasmsimd.ts";
+
+const VARIANT = { variant: "f32-dwconv-wasmsimd" };
 
 Deno.test("dwconv 3×3: every width around the border and unroll, s1/s2, channel tails, pads", async () => {
   const paddings: Padding[] = ["same", "valid", [0, 2, 2, 0], [2, 1, 1, 2]];
   for (const relaxedSimd of [true, false]) {
     using backend = await createWasmBackend({ threads: 1, relaxedSimd });
+    const cases: ConformanceCase[] = [];
     let seed = 100;
     for (const stride of [1, 2]) {
       // Widths around the borders and every remainder of the 4- and 6-pixel unrolls.
@@ -24,18 +27,17 @@ Deno.test("dwconv 3×3: every width around the border and unroll, s1/s2, channel
             });
             const height = 1 + (seed % 4);
             if (padding === "valid" && (width < 3 || height < 3)) continue;
-            const check = await checkAgainstReference(
-              backend,
+            cases.push(kernelCase({
               descriptor,
-              "random",
-              [[2, height + 2, width, channels]],
-              seed++,
-            );
-            assert.ok(check.ok, `s${stride} w${width} c${channels} ${padding}: ${check.detail}`);
+              inputShapes: [[2, height + 2, width, channels]],
+              seed: seed++,
+              inputRange: [-2, 2],
+            }));
           }
         }
       }
     }
+    await assertCasesPass(backend, cases, VARIANT);
   }
 });
 
@@ -47,11 +49,18 @@ Deno.test("dwconv: other kernels, dilation and strides on the same generator", a
     { kernel: [1, 3] as const, stride: 3, dilation: 1 },
     { kernel: [3, 2] as const, stride: [2, 1] as const, dilation: [1, 3] as const },
   ];
-  for (const [i, c] of cases.entries()) {
-    const descriptor = depthwiseConv2d({ channels: 6, padding: "same", bias: true, ...c });
-    const check = await checkAgainstReference(backend, descriptor, "random", [[1, 9, 11, 6]], i);
-    assert.ok(check.ok, `${JSON.stringify(c)}: ${check.detail}`);
-  }
+  await assertCasesPass(
+    backend,
+    cases.map((c, i) =>
+      kernelCase({
+        descriptor: depthwiseConv2d({ channels: 6, padding: "same", bias: true, ...c }),
+        inputShapes: [[1, 9, 11, 6]],
+        seed: i,
+        inputRange: [-2, 2],
+      })
+    ),
+    VARIANT,
+  );
 });
 
 Deno.test("dwconv: packing is [bias ×4][taps × 4 lanes] per 4-channel block", () => {

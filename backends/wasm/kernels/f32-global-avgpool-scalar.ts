@@ -1,24 +1,27 @@
 /**
- * The two small reductions at a network's end, global average pooling and
- * softmax, in JavaScript over float offsets into the heap: they touch a few
- * thousand values once, and softmax needs `exp`, which WebAssembly lacks.
+ * Global average pooling in plain JavaScript over float offsets into the
+ * wasm heap: at a network's end it touches a few thousand values once, too
+ * little for a generated module to pay for its compilation.
  *
  * @module
  */
 
+import type { DescriptorOf, KernelVariant } from "@mobileops/core";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
+
 /**
- * Mean over height and width of `[batch, pixels, channels]`.
+ * Mean over height and width of `[batch, pixels, channels]`, summed in float64.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { globalAvgPoolJs } from "@mobileops/backend-wasm";
+ * import { globalAvgPoolScalar } from "./f32-global-avgpool-scalar.ts";
  * const heap = new Float32Array([1, 10, 3, 30, 0, 0]);
- * globalAvgPoolJs(heap, 0, 4, 1, 2, 2);
+ * globalAvgPoolScalar(heap, 0, 4, 1, 2, 2);
  * assert(heap[4] === 2 && heap[5] === 20);
  * ```
  */
-export function globalAvgPoolJs(
+export function globalAvgPoolScalar(
   heap: Float32Array,
   input: number,
   out: number,
@@ -38,31 +41,31 @@ export function globalAvgPoolJs(
 }
 
 /**
- * Softmax over rows of `length` floats, max-subtracted for range.
+ * The `f32-global-avgpool-scalar` variant: every global average pool, as
+ * scalar JavaScript inside the wasm backend.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { softmaxJs } from "@mobileops/backend-wasm";
- * const heap = new Float32Array([0, 0, 0, 0]);
- * softmaxJs(heap, 0, 2, 1, 2);
- * assert(heap[2] === 0.5 && heap[3] === 0.5);
+ * import { globalAvgPool } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { f32GlobalAvgpoolScalar } from "./f32-global-avgpool-scalar.ts";
+ * assert(f32GlobalAvgpoolScalar.matches(globalAvgPool(), {} as WasmContext));
  * ```
  */
-export function softmaxJs(
-  heap: Float32Array,
-  input: number,
-  out: number,
-  rows: number,
-  length: number,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const from = input + r * length;
-    const to = out + r * length;
-    let max = -Infinity;
-    for (let i = 0; i < length; i++) max = Math.max(max, heap[from + i]);
-    let sum = 0;
-    for (let i = 0; i < length; i++) sum += Math.exp(heap[from + i] - max);
-    for (let i = 0; i < length; i++) heap[to + i] = Math.exp(heap[from + i] - max) / sum;
-  }
-}
+export const f32GlobalAvgpoolScalar: KernelVariant<
+  DescriptorOf<"globalAvgPool">,
+  WasmKernel,
+  WasmContext
+> = {
+  name: "f32-global-avgpool-scalar",
+  matches: () => true,
+  prepare: () =>
+    shapeKernel((geometry) => {
+      const [n, h, w, c] = geometry.inputShapes[0];
+      return {
+        kind: "js",
+        run: (heap, [input], output) => globalAvgPoolScalar(heap, input, output, n, h * w, c),
+      };
+    }),
+};

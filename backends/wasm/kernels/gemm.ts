@@ -1,6 +1,7 @@
 /**
- * The 1×1 convolution (pointwise and group pointwise) and the fully
- * connected layer as one register-blocked GEMM over NHWC:
+ * The GEMM generator and weight packer shared by the 1×1 convolution
+ * (pointwise and group pointwise) and fully connected variants, and the
+ * kernel both prepare: one register-blocked GEMM over NHWC,
  * `out[p][g·N + n] = bias[n] + Σₖ in[p][g·K + k] · w[g][k][n]`.
  *
  * The micro-kernel computes a tile of `mr` pixels × `nr` vectors (4 output
@@ -13,8 +14,9 @@
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
   applyActivation,
@@ -71,7 +73,7 @@ function panels(n: number, nr: number): OutputPanel[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { packGemmWeights } from "@mobileops/backend-wasm";
+ * import { packGemmWeights } from "./gemm.ts";
  * const w = new Float32Array([1, 2, 3, 4, 5, 6]); // 3 outputs × 2 inputs
  * const packed = packGemmWeights(w, undefined, { groups: 1, k: 2, n: 3, inStride: 2, outStride: 3 }, 1);
  * assert(packed.join() === "0,0,0,0,1,3,5,0,2,4,6,0");
@@ -119,6 +121,8 @@ export interface GemmSpec extends ArithmeticOptions {
 const K_UNROLL = 4;
 /** Target bytes of input rows walked per chunk (kept in L2). */
 const CHUNK_BYTES = 96 * 1024;
+/** Input bytes up to which a GEMM splits by output panels (all pixels' rows stay in L2). */
+const PANEL_SPLIT_BYTES = 256 * 1024;
 
 /**
  * Emits the GEMM module; `run(in, _, out, start, end)` computes pixels
@@ -128,7 +132,7 @@ const CHUNK_BYTES = 96 * 1024;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DEFAULT_GEMM_TILE, generateGemm } from "@mobileops/backend-wasm";
+ * import { DEFAULT_GEMM_TILE, generateGemm } from "./gemm.ts";
  * const bytes = generateGemm({
  *   shape: { groups: 1, k: 16, n: 24, inStride: 16, outStride: 24 },
  *   tile: DEFAULT_GEMM_TILE, activation: "relu", weights: 64, fused: false,
@@ -360,4 +364,62 @@ export function generateGemm(spec: GemmSpec): Uint8Array<ArrayBuffer> {
     }
   }
   return assembleModule([f], spec.memory);
+}
+
+/**
+ * Packs `weights` (`[groups·n][k]`) and `bias` into the memory and returns
+ * the kernel that generates a {@link DEFAULT_GEMM_TILE} GEMM per input shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { prepareGemm } from "./gemm.ts";
+ * // The weights are placed once; code is generated on the first run of each input shape.
+ * const placed: Float32Array[] = [];
+ * const context = {
+ *   place: (data: Float32Array) => {
+ *     placed.push(data);
+ *     return 64;
+ *   },
+ * } as unknown as WasmContext;
+ * const kernel = prepareGemm(context, new Float32Array(6), undefined, 1, 2, 3, "none");
+ * assert(placed.length === 1 && kernel.shapes.size === 0);
+ * ```
+ */
+export function prepareGemm(
+  context: WasmContext,
+  weights: Float32Array,
+  bias: Float32Array | undefined,
+  groups: number,
+  k: number,
+  n: number,
+  activation: Activation,
+): WasmKernel {
+  const tile = DEFAULT_GEMM_TILE;
+  const blocks: number[] = [];
+  const packShape = { groups, k, n, inStride: groups * k, outStride: groups * n };
+  const packed = context.place(packGemmWeights(weights, bias, packShape, tile.nr), blocks);
+  return shapeKernel((geometry) => {
+    const pixels = shapeSize(geometry.outputShape) / (groups * n);
+    const panelCount = Math.ceil(n / (4 * tile.nr));
+    // Few pixels, many weights: split by output panels, so each thread streams its weights once.
+    const panelSplit =
+      groups === 1 && panelCount > 1 && pixels * groups * k * 4 <= PANEL_SPLIT_BYTES
+        ? { pixels }
+        : undefined;
+    const bytes = generateGemm({
+      shape: packShape,
+      tile,
+      activation,
+      weights: packed,
+      fused: context.fused,
+      memory: context.memoryImport,
+      panelSplit,
+    });
+    const work = pixels * groups * k * n;
+    return panelSplit === undefined
+      ? context.compile(bytes, pixels, tile.mr, work)
+      : context.compile(bytes, panelCount, 1, work);
+  }, blocks);
 }

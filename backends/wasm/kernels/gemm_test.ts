@@ -1,63 +1,9 @@
 import assert from "node:assert/strict";
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
-import { fullyConnected, pointwiseConv2d } from "@mobileops/core";
 import type { KernelEntry } from "../control.ts";
 import { LinearMemory } from "../memory.ts";
-import { createWasmBackend } from "../mod.ts";
-import { checkAgainstReference } from "../testing.ts";
-import { generateChannelShuffle } from "./f32-channel-shuffle-wasm.ts";
-import { DEFAULT_GEMM_TILE, generateGemm, packGemmWeights } from "./f32-gemm-wasmsimd.ts";
-
-const ACTIVATIONS = ["none", "relu", "relu6"] as const;
-
-Deno.test("gemm: every pixel remainder × output-panel remainder × K remainder, both FMA modes", async () => {
-  for (const relaxedSimd of [true, false]) {
-    using backend = await createWasmBackend({ threads: 1, relaxedSimd });
-    let seed = 0;
-    // Pixels cover every remainder of mr twice; outputs every lane and panel remainder.
-    for (let pixels = 1; pixels <= 2 * DEFAULT_GEMM_TILE.mr + 1; pixels += 1) {
-      for (const n of [1, 3, 4, 5, 8, 9, 13, 17]) {
-        for (const k of [1, 2, 5, 8, 9]) {
-          for (const groups of [1, 3]) {
-            const descriptor = pointwiseConv2d({
-              inChannels: k * groups,
-              outChannels: n * groups,
-              groups,
-              bias: seed % 2 === 0,
-              activation: ACTIVATIONS[seed % 3],
-            });
-            const check = await checkAgainstReference(
-              backend,
-              descriptor,
-              "random",
-              [[1, 1, pixels, k * groups]],
-              seed++,
-            );
-            assert.ok(check.ok, `pixels ${pixels} n ${n} k ${k} g ${groups}: ${check.detail}`);
-          }
-        }
-      }
-    }
-  }
-});
-
-Deno.test("gemm: long K walks several pixel chunks and ends on a partial tile", async () => {
-  using backend = await createWasmBackend({ threads: 1 });
-  const descriptor = pointwiseConv2d({ inChannels: 512, outChannels: 12, bias: true });
-  const check = await checkAgainstReference(backend, descriptor, "random", [[1, 7, 19, 512]], 3);
-  assert.ok(check.ok, check.detail);
-});
-
-Deno.test("gemm: fully connected over batch rows", async () => {
-  using backend = await createWasmBackend({ threads: 1 });
-  for (const [batch, inFeatures, outFeatures] of [[1, 7, 10], [3, 64, 33], [8, 5, 1]]) {
-    const descriptor = fullyConnected({ inFeatures, outFeatures, bias: true });
-    const check = await checkAgainstReference(backend, descriptor, "random", [
-      [batch, inFeatures],
-    ], batch);
-    assert.ok(check.ok, check.detail);
-  }
-});
+import { generateChannelShuffle } from "./f32-channel-shuffle-wasmsimd.ts";
+import { DEFAULT_GEMM_TILE, generateGemm, packGemmWeights } from "./gemm.ts";
 
 Deno.test("gemm: packing puts bias, then K rows of nr·4 lanes, zero-padded", () => {
   // 2 groups × 5 outputs × 2 inputs, panels of 4 lanes: per group a full panel and a 1-lane tail.

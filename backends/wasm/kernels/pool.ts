@@ -1,6 +1,6 @@
 /**
- * Max and average pooling, f32x4 over blocks of 4 channels, on the shared
- * window walker. Out-of-image rows read a pad row of −∞ (max) or zeros
+ * The pooling generator shared by the max and average pooling variants,
+ * f32x4 over blocks of 4 channels, on the shared window walker. Out-of-image rows read a pad row of −∞ (max) or zeros
  * (average); out-of-image columns are skipped at generation time. Average
  * pooling without `countIncludePad` divides by the valid rows (counted per
  * output row) times the valid columns (a constant per column).
@@ -8,9 +8,14 @@
  * @module
  */
 
+import { type DescriptorOf, shapeSize } from "@mobileops/core";
 import { assembleModule, type MemoryImport } from "../assembler.ts";
+import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import { kernelFunction, storeLanes } from "./emit.ts";
-import { type BlockRun, emitWindowWalk, type WindowGeometry } from "./window.ts";
+import { type BlockRun, emitWindowWalk, type WindowGeometry, windowGeometry } from "./window.ts";
+
+/** `average` divides by the in-image taps only, `averageIncludingPad` by all kh·kw. */
+export type PoolMode = "max" | "average" | "averageIncludingPad";
 
 /** What {@link generatePool} bakes into the module. */
 export interface PoolSpec {
@@ -18,8 +23,8 @@ export interface PoolSpec {
   readonly geometry: WindowGeometry;
   /** Channels per pixel, in blocks of 4; the 1–3 left over store only their lanes. */
   readonly channels: number;
-  /** `average` divides by the in-image taps only, `averageIncludingPad` by all kh·kw. */
-  readonly mode: "max" | "average" | "averageIncludingPad";
+  /** How the taps combine. */
+  readonly mode: PoolMode;
   /** Byte offset of a pad row (−∞ for max, 0 for average) of `width × channels` floats. */
   readonly padRow: number;
   /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
@@ -33,7 +38,7 @@ export interface PoolSpec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generatePool } from "@mobileops/backend-wasm";
+ * import { generatePool } from "./pool.ts";
  * const bytes = generatePool({
  *   geometry: {
  *     height: 4, width: 4, inStride: 3, outHeight: 2, outWidth: 2, outStride: 3,
@@ -107,4 +112,39 @@ export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
     },
   });
   return assembleModule([f], spec.memory);
+}
+
+/**
+ * The kernel of a max or average pool: per input shape a {@link generatePool}
+ * module and its pad row (−∞ for max, zeros for average).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxPool2d } from "@mobileops/core";
+ * import type { WasmContext } from "../kernel.ts";
+ * import { preparePool } from "./pool.ts";
+ * const kernel = preparePool(maxPool2d({ kernel: 3, stride: 2 }), "max", {} as WasmContext);
+ * assert(kernel.blocks.length === 0 && kernel.shapes.size === 0);
+ * ```
+ */
+export function preparePool(
+  d: DescriptorOf<"avgPool2d"> | DescriptorOf<"maxPool2d">,
+  mode: PoolMode,
+  context: WasmContext,
+): WasmKernel {
+  return shapeKernel((geometry, blocks) => {
+    const channels = geometry.inputShapes[0][3];
+    const g = windowGeometry(geometry, d.kernel, d.stride, [1, 1], channels);
+    const padRow = context.padRow(g.width * channels, mode === "max" ? -Infinity : 0, blocks);
+    const bytes = generatePool({
+      geometry: g,
+      channels,
+      mode,
+      padRow,
+      memory: context.memoryImport,
+    });
+    const rows = geometry.outputShape[0] * g.outHeight;
+    return context.compile(bytes, rows, 1, shapeSize(geometry.outputShape) * 4);
+  });
 }

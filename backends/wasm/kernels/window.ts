@@ -14,6 +14,7 @@
  * @module
  */
 
+import type { OpGeometry } from "@mobileops/core";
 import type { FunctionBuilder } from "../assembler.ts";
 import { addTo, END, IN0, OUT, START } from "./emit.ts";
 
@@ -41,6 +42,45 @@ export interface WindowGeometry {
   readonly padTop: number;
   /** Padding columns left of the image; out-of-image column taps are dropped when generating. */
   readonly padLeft: number;
+}
+
+/**
+ * The window geometry of a convolution or pool call: core's geometry of an
+ * NHWC input, with the window's taps, stride and dilation, writing
+ * `outStride` floats per output pixel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { depthwiseConv2d, inferGeometry } from "@mobileops/core";
+ * import { windowGeometry } from "./window.ts";
+ * const d = depthwiseConv2d({ channels: 8, kernel: 3, stride: 2, padding: "same" });
+ * const g = windowGeometry(inferGeometry(d, [[1, 9, 9, 8]]), d.kernel, d.stride, d.dilation, 8);
+ * assert(g.outHeight === 5 && g.padTop === 1 && g.inStride === 8);
+ * ```
+ */
+export function windowGeometry(
+  geometry: OpGeometry,
+  kernel: readonly [number, number],
+  stride: readonly [number, number],
+  dilation: readonly [number, number],
+  outStride: number,
+): WindowGeometry {
+  const [, h, w, c] = geometry.inputShapes[0];
+  const [, oh, ow] = geometry.outputShape;
+  return {
+    height: h,
+    width: w,
+    inStride: c,
+    outHeight: oh,
+    outWidth: ow,
+    outStride,
+    kernel,
+    stride,
+    dilation,
+    padTop: geometry.padding[0],
+    padLeft: geometry.padding[2],
+  };
 }
 
 /** A run of channel blocks walked by one loop; offsets in bytes. */
