@@ -17,7 +17,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Every workspace package's entry-point files, relative to the repository root. */
 export function entryPoints(): string[] {
-  const workspace = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).workspace as string[];
+  const workspace = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")))
+    .workspace as string[];
   return workspace.flatMap((member) => {
     const config = JSON.parse(Deno.readTextFileSync(join(root, member, "deno.json")));
     const exports: string | Record<string, string> = config.exports;
