@@ -5,8 +5,6 @@
  * @module
  */
 
-import { createJsBackend } from "@mobileops/backend-js";
-import { createWasmBackend } from "@mobileops/backend-wasm";
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import {
   type Backend,
@@ -19,49 +17,99 @@ import {
   shapeSize,
   type Tensor,
 } from "@mobileops/core";
+import {
+  type BackendName,
+  type BackendOptionsByName,
+  createBackend,
+  NoBackendError,
+} from "@mobileops/registry";
 import type { BenchOp } from "./shapes.ts";
 
-/** A backend under benchmark: its label and its factory. */
-export interface BenchBackend {
-  readonly name: string;
-  readonly create: () => Promise<Backend>;
-}
+/**
+ * A backend configuration under benchmark: its label in bench groups and
+ * tables, the registered backend, and that backend's own options.
+ */
+export type BenchBackend = {
+  readonly [N in BackendName]: {
+    /** Names this configuration in bench groups and tables. */
+    readonly label: string;
+    /** The registered backend to create. */
+    readonly backend: N;
+    /** The backend's options, as `createBackend` takes them for it. */
+    readonly options: BackendOptionsByName[N];
+  };
+}[BackendName];
 
-/** The backends `ops_bench.ts` and `ops_report.ts` compare; adding one is one line. */
+/** The backend configurations the benchmarks compare; adding one is one line. */
 export const BENCH_BACKENDS: readonly BenchBackend[] = [
-  { name: "js", create: createJsBackend },
-  { name: "wasm", create: () => createWasmBackend({ threads: 1 }) },
-  { name: "wasm-nofma", create: () => createWasmBackend({ threads: 1, relaxedSimd: false }) },
-  { name: "wasm-2threads", create: () => createWasmBackend({ threads: 2 }) },
+  { label: "js", backend: "js", options: {} },
+  { label: "wasm", backend: "wasm", options: { threads: 1 } },
+  { label: "wasm-nofma", backend: "wasm", options: { threads: 1, relaxedSimd: false } },
+  { label: "wasm-2threads", backend: "wasm", options: { threads: 2 } },
 ];
 
 /**
- * Creates a benchmarked backend, or returns `undefined` (after saying why on
- * stderr) when it cannot run here, e.g. no WebAssembly SIMD, so that the
- * other backends are still measured.
+ * Creates a benchmarked configuration through the registry, or returns
+ * `undefined` (after saying why on stderr) when it cannot run here, e.g. no
+ * WebAssembly SIMD, so that the other configurations are still measured.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createJsBackend } from "@mobileops/backend-js";
  * import { createBenchBackend } from "./bench_util.ts";
- * using backend = await createBenchBackend({ name: "js", create: createJsBackend });
+ * using backend = await createBenchBackend({ label: "js", backend: "js", options: {} });
  * assert.equal(backend?.name, "js");
  * ```
  */
 export async function createBenchBackend(entry: BenchBackend): Promise<Backend | undefined> {
   try {
-    return await entry.create();
+    return await createBackend(entry.backend, { [entry.backend]: entry.options });
   } catch (error) {
     if (!(error instanceof BackendUnavailableError)) throw error;
-    console.error(`skipping backend ${entry.name}: ${error.message}`);
+    // One backend was asked for: its own reason says more than the registry's summary.
+    const reason = error instanceof NoBackendError ? error.failures[0].reason : error.message;
+    console.error(`skipping backend ${entry.label}: ${reason}`);
     return undefined;
   }
 }
 
+/** A configuration of {@link BENCH_BACKENDS} that started, with its backend. */
+export interface StartedBenchBackend {
+  /** The configuration. */
+  readonly entry: BenchBackend;
+  /** Its backend, created through the registry. */
+  readonly backend: Backend;
+}
+
+/**
+ * Creates every configuration of `entries` that can run here, in order,
+ * skipping (and naming on stderr) those that cannot.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startBenchBackends } from "./bench_util.ts";
+ * const [started] = await startBenchBackends([{ label: "js", backend: "js", options: {} }]);
+ * assert.equal(started.backend.name, "js");
+ * started.backend.dispose();
+ * ```
+ */
+export async function startBenchBackends(
+  entries: readonly BenchBackend[] = BENCH_BACKENDS,
+): Promise<StartedBenchBackend[]> {
+  const started: StartedBenchBackend[] = [];
+  for (const entry of entries) {
+    const backend = await createBenchBackend(entry);
+    if (backend !== undefined) started.push({ entry, backend });
+  }
+  return started;
+}
+
 /** One prepared operator call, ready to be timed. */
 export interface BenchCall extends Disposable {
+  /** The benchmarked operator call. */
   readonly op: BenchOp;
+  /** Its multiply-adds, bytes moved and output shape, from core's `opCost`. */
   readonly cost: OpCost;
   /** Runs the operator into its preallocated output and waits for it to finish. */
   step(): Promise<void>;
@@ -88,10 +136,10 @@ function benchWeights(op: BenchOp, random: () => number): OpWeights {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createJsBackend } from "@mobileops/backend-js";
  * import { channelShuffle } from "@mobileops/core";
+ * import { createBackend } from "@mobileops/registry";
  * import { prepareBenchCall } from "./bench_util.ts";
- * using backend = await createJsBackend();
+ * using backend = await createBackend("js");
  * const op = { name: "tiny", descriptor: channelShuffle({ groups: 2 }), inputShapes: [[1, 2, 2, 4]] };
  * using call = await prepareBenchCall(backend, op);
  * await call.step();

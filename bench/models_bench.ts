@@ -1,6 +1,7 @@
 /**
  * Full-network benchmarks: one `deno bench` group per network, one bench
- * per backend of {@link BENCH_BACKENDS} (the first, js, is the baseline).
+ * per backend configuration of `BENCH_BACKENDS` (bench_util.ts) that can
+ * run here (the first, js, is the baseline).
  * Each iteration is one compiled-model inference (planned buffers, no
  * allocation) waited for with `sync`. Weights are seeded random: speed does
  * not depend on their values.
@@ -12,7 +13,7 @@
 
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import { mobilenetV1, type Model, shufflenetV1 } from "@mobileops/models";
-import { BENCH_BACKENDS } from "./bench_util.ts";
+import { startBenchBackends } from "./bench_util.ts";
 
 const MODELS: readonly Model[] = [
   mobilenetV1({ alpha: 1, resolution: 224 }),
@@ -21,10 +22,7 @@ const MODELS: readonly Model[] = [
   shufflenetV1({ groups: 8, scale: 0.5, resolution: 224 }),
 ];
 
-const backends = await Promise.all(BENCH_BACKENDS.map(async (entry) => ({
-  entry,
-  backend: await entry.create(),
-})));
+const backends = await startBenchBackends();
 
 /** Warm-up ends after this many runs, or sooner once it has taken {@link WARM_UP_MS}. */
 const WARM_UP_RUNS = 10;
@@ -56,7 +54,7 @@ for (const model of MODELS) {
     }
     Deno.bench({
       group: model.name,
-      name: entry.name,
+      name: entry.label,
       baseline: index === 0,
       n: Math.max(MIN_TIMED_RUNS, Math.round(TIMED_MS / runMs)),
       warmup: 1,

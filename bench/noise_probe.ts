@@ -14,9 +14,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { createWasmBackend } from "@mobileops/backend-wasm";
 import { pointwiseConv2d } from "@mobileops/core";
-import { prepareBenchCall } from "./bench_util.ts";
+import { BENCH_BACKENDS, createBenchBackend, prepareBenchCall } from "./bench_util.ts";
 import { BENCH_OPS } from "./shapes.ts";
 
 const { values: args } = parseArgs({
@@ -37,7 +36,8 @@ const WARM_UP_ROUNDS = 100;
 /** Calls of the L1-resident layer per round: about as long as one bench-shape call. */
 const PROBE_CALLS = 200;
 
-const backend = await createWasmBackend({ threads: 1 });
+const backend = await createBenchBackend(BENCH_BACKENDS.find((entry) => entry.label === "wasm")!);
+if (backend === undefined) Deno.exit(1);
 const layer = await prepareBenchCall(backend, op);
 const probe = await prepareBenchCall(backend, {
   name: "L1-resident pointwise 24 px, 256 → 16",

@@ -1,6 +1,6 @@
 /**
- * Times every operator of {@link BENCH_OPS} on every backend of
- * {@link BENCH_BACKENDS} and prints a Markdown table: median and best time
+ * Times every operator of {@link BENCH_OPS} on every backend configuration
+ * of {@link BENCH_BACKENDS} and prints a Markdown table: median and best time
  * per call, GFLOP/s (2 FLOPs per multiply-add, from core's `opCost`) and
  * GB/s (bytes of inputs, output and weights, once each).
  *
@@ -33,7 +33,7 @@ if (!(Number.isInteger(runs) && runs > 0 && Number.isInteger(warmup) && warmup >
 }
 
 const ops = BENCH_OPS.filter((op) => op.name.includes(args.op));
-const entries = BENCH_BACKENDS.filter((entry) => entry.name.includes(args.backend));
+const entries = BENCH_BACKENDS.filter((entry) => entry.label.includes(args.backend));
 
 console.log(
   `deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${navigator.hardwareConcurrency} CPUs; ` +
@@ -59,7 +59,7 @@ for (const entry of entries) {
     const { multiplyAdds, bytesMoved } = call.cost;
     const gflops = multiplyAdds > 0 ? (2 * multiplyAdds / (ms * 1e6)).toFixed(2) : "-";
     console.log(
-      `| ${op.name} | ${(multiplyAdds / 1e6).toFixed(1)} | ${entry.name} | ${ms.toFixed(3)} | ` +
+      `| ${op.name} | ${(multiplyAdds / 1e6).toFixed(1)} | ${entry.label} | ${ms.toFixed(3)} | ` +
         `${times[0].toFixed(3)} | ${gflops} | ${(bytesMoved / (ms * 1e6)).toFixed(2)} |`,
     );
   }

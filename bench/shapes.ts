@@ -18,6 +18,7 @@ import {
 export interface BenchOp {
   /** Short label, e.g. `"dwconv 3x3 s1 112x112x64"`. */
   readonly name: string;
+  /** The operator and its attributes, as core's descriptor constructors build them. */
   readonly descriptor: OpDescriptor;
   /** NHWC input shapes, batch 1. */
   readonly inputShapes: Shape[];

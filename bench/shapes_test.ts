@@ -10,7 +10,7 @@ Deno.test("every bench op has a valid geometry and a unique name", () => {
   assert.equal(new Set(BENCH_OPS.map((op) => op.name)).size, BENCH_OPS.length);
 });
 
-Deno.test("the bench table holds the issue's operator shapes", () => {
+Deno.test("the bench table holds the benchmarked operator shapes", () => {
   const summary = BENCH_OPS.map((op) => {
     const d = op.descriptor;
     const input = op.inputShapes[0].join("x");

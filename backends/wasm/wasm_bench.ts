@@ -11,7 +11,8 @@
 
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import { mobilenetV1, shufflenetV1 } from "@mobileops/models";
-import { createWasmBackend, type WasmBackendOptions } from "./mod.ts";
+import { createBackend } from "@mobileops/registry";
+import type { WasmBackendOptions } from "./mod.ts";
 
 const CONFIGS: readonly [string, WasmBackendOptions][] = [
   ["wasm", { threads: 1 }],
@@ -29,7 +30,7 @@ for (
 ) {
   for (const [index, [name, options]] of CONFIGS.entries()) {
     const model = build();
-    const backend = await createWasmBackend(options);
+    const backend = await createBackend("wasm", { wasm: options });
     const compiled = await model.compile(backend);
     const size = model.inputShape.reduce((a, b) => a * b);
     const input = backend.upload(randomFloat32(seededRandom(1), size), model.inputShape);

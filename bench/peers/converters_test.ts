@@ -25,7 +25,8 @@ import {
   shapeSize,
   softmax,
 } from "@mobileops/core";
-import { type GraphNode, type ModelGraph, referenceForward } from "@mobileops/models";
+import type { GraphNode, ModelGraph } from "@mobileops/graph";
+import { referenceForward } from "@mobileops/graph/reference";
 import { OrtModel } from "./ort.ts";
 import { initTfjsWasm } from "./tfjs.ts";
 import { modelGraphToOnnx, nchwToNhwc, nhwcToNchw, onnxShape } from "./to_onnx.ts";

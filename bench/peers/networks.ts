@@ -16,7 +16,7 @@
  * timed in its steady state (its weights back in cache), as when one model
  * runs over and over.
  *
- * Usage: `deno run -A bench/peers/networks.ts [--threads 1] [--runs 30] [--warmup 10]
+ * Usage: `deno task peers-networks [--threads 1] [--runs 30] [--warmup 10]
  * [--js-runs 3] [--models mobilenet,shufflenet] [--tfjs-build simd|threaded-simd]`. The scalar js backend is
  * single-threaded, so it is only run when `--threads 1`.
  *
@@ -26,8 +26,9 @@
 import { parseArgs } from "node:util";
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import { type Backend, shapeSize } from "@mobileops/core";
-import { createJsBackend } from "@mobileops/backend-js";
-import { mobilenetV1, type Model, referenceForward, shufflenetV1 } from "@mobileops/models";
+import { referenceForward } from "@mobileops/graph/reference";
+import { mobilenetV1, type Model, shufflenetV1 } from "@mobileops/models";
+import { createBackend } from "@mobileops/registry";
 import {
   describeMachine,
   type InterleaveOptions,
@@ -122,7 +123,7 @@ function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-const js = threads === 1 ? await createJsBackend() : undefined;
+const js = threads === 1 ? await createBackend("js") : undefined;
 const wasm = await createOurWasmBackend(threads);
 if (typeof wasm === "string") console.error(`# our wasm backend skipped: ${wasm}`);
 

@@ -1,7 +1,7 @@
 /**
  * Per-operator benchmark of our backends against TF.js 4.22 (wasm backend)
  * and ONNX Runtime Web 1.30 (wasm execution provider), all in this one Deno
- * process, on the issue's shapes (`BENCH_OPS` from bench/shapes.ts).
+ * process, on the benchmark shapes (`BENCH_OPS` from bench/shapes.ts).
  *
  * Every implementation gets the same seeded input and weights; its output is
  * checked against the float64 reference with the conformance tolerance
@@ -16,7 +16,7 @@
  * - end to end: `Float32Array` in → `Float32Array` out (upload, run,
  *   download), which is the only form ONNX Runtime Web's `session.run` has.
  *
- * Usage: `deno run -A bench/peers/ops.ts [--threads 1] [--runs 20] [--warmup 3] [--filter dw]
+ * Usage: `deno task peers-ops [--threads 1] [--runs 20] [--warmup 3] [--filter dw]
  * [--tfjs-build simd|threaded-simd]`
  *
  * @module
@@ -39,8 +39,8 @@ import {
   type OpWeights,
   shapeSize,
 } from "@mobileops/core";
-import { createJsBackend } from "@mobileops/backend-js";
-import type { ModelGraph } from "@mobileops/models";
+import type { ModelGraph } from "@mobileops/graph";
+import { createBackend } from "@mobileops/registry";
 import { BENCH_OPS } from "../shapes.ts";
 import {
   describeMachine,
@@ -229,7 +229,7 @@ const speedup = (ours: Timing | undefined, peer: Timing | undefined) =>
   ours === undefined || peer === undefined ? "—" : `${(peer.medianMs / ours.medianMs).toFixed(2)}×`;
 
 const tf = await initTfjsWasm(threads, tfjsBuild);
-const js = await createJsBackend();
+const js = await createBackend("js");
 const wasm = await createOurWasmBackend(threads);
 if (typeof wasm === "string") console.error(`# our wasm backend skipped: ${wasm}`);
 
@@ -329,7 +329,7 @@ console.log(
 );
 console.log(markdownTable(["op", "js", "wasm", "tfjs", "ORT"], checkRows));
 
-/** The issue's per-op bars, judged on the slowest op of each kind (resident, our wasm backend). */
+/** The per-op speed targets, judged on the slowest op of each kind (resident, our wasm backend). */
 function bar(label: string, values: number[], wanted: number, unit: string): string {
   if (values.length === 0) return `${label}: no rows`;
   const worst = Math.min(...values);

@@ -1,14 +1,17 @@
 /**
- * Our backends as the peer benchmarks create them.
+ * Our backends as the peer benchmarks create them: through the registry,
+ * one registered backend at a time.
  *
  * @module
  */
 
 import type { Backend } from "@mobileops/core";
+import { createBackend, NoBackendError } from "@mobileops/registry";
 
 /**
- * Creates `@mobileops/backend-wasm` with `threads` threads, or returns why it
- * cannot be created here (the benchmarks then skip its rows and say so).
+ * Creates `@mobileops/backend-wasm` with `threads` threads through the
+ * registry, or returns why it cannot be created here (the benchmarks then
+ * skip its rows and say so).
  *
  * @example
  * ```ts
@@ -24,9 +27,10 @@ import type { Backend } from "@mobileops/core";
  */
 export async function createOurWasmBackend(threads: number): Promise<Backend | string> {
   try {
-    const { createWasmBackend } = await import("@mobileops/backend-wasm");
-    return await createWasmBackend({ threads });
+    return await createBackend("wasm", { wasm: { threads } });
   } catch (error) {
+    // One backend was asked for: its own reason says more than the registry's summary.
+    if (error instanceof NoBackendError) return error.failures[0].reason;
     return error instanceof Error ? error.message : String(error);
   }
 }

@@ -19,7 +19,7 @@ import {
   inferGeometry,
   type Shape,
 } from "@mobileops/core";
-import { GRAPH_INPUT, type GraphNode, type ModelGraph } from "@mobileops/models";
+import { GRAPH_INPUT, type GraphNode, type ModelGraph } from "@mobileops/graph";
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;

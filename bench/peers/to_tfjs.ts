@@ -34,7 +34,7 @@ import {
   type Padding,
   type Shape,
 } from "@mobileops/core";
-import { GRAPH_INPUT, type ModelGraph } from "@mobileops/models";
+import { GRAPH_INPUT, type ModelGraph } from "@mobileops/graph";
 
 /** A graph converted to TF.js. */
 export interface TfjsGraph {
