@@ -236,7 +236,7 @@ if (typeof wasm === "string") console.error(`# our wasm backend skipped: ${wasm}
 const residentRows: string[][] = [];
 const endToEndRows: string[][] = [];
 const checkRows: string[][] = [];
-const barInputs: { kind: string; gflops?: number; bestGflops?: number; overJs: number }[] = [];
+const targetInputs: { kind: string; gflops?: number; bestGflops?: number; overJs: number }[] = [];
 for (const [index, op] of BENCH_OPS.entries()) {
   if (!op.name.includes(args.filter)) continue;
   const random = seededRandom(4000 + index);
@@ -283,7 +283,7 @@ for (const [index, op] of BENCH_OPS.entries()) {
   checkRows.push([op.name, ours.js.check, ours.wasm?.check ?? "—", tfjs.check, ort.check]);
   if (ours.wasm?.resident) {
     const kind = op.descriptor.op === "conv2d" ? convKind(op.descriptor) : op.descriptor.op;
-    barInputs.push({
+    targetInputs.push({
       kind,
       gflops: macs === 0 ? undefined : gflops(macs, ours.wasm.resident.medianMs),
       bestGflops: macs === 0 ? undefined : gflops(macs, ours.wasm.resident.minMs),
@@ -330,24 +330,24 @@ console.log(
 console.log(markdownTable(["op", "js", "wasm", "tfjs", "ORT"], checkRows));
 
 /** The per-op speed targets, judged on the slowest op of each kind (resident, our wasm backend). */
-function bar(label: string, values: number[], wanted: number, unit: string): string {
+function target(label: string, values: number[], wanted: number, unit: string): string {
   if (values.length === 0) return `${label}: no rows`;
   const worst = Math.min(...values);
   const verdict = worst >= wanted ? "meets" : "MISSES";
   return `${label}: slowest ${worst.toFixed(1)}${unit}, fastest ${
     Math.max(...values).toFixed(1)
-  }${unit} — ${verdict} the ${wanted}${unit} bar`;
+  }${unit} — ${verdict} the ${wanted}${unit} target`;
 }
 const rates = (kind: string, best = false) =>
-  barInputs.filter((b) => b.kind === kind && b.gflops !== undefined).map((b) =>
+  targetInputs.filter((b) => b.kind === kind && b.gflops !== undefined).map((b) =>
     best ? b.bestGflops! : b.gflops!
   );
-console.log(`\nBars (our wasm backend, resident, ${threads} thread(s)):\n`);
-console.log(`- ${bar("pointwise, medians", rates("pointwise"), 35, " GFLOP/s")}`);
-console.log(`- ${bar("pointwise, best calls", rates("pointwise", true), 35, " GFLOP/s")}`);
-console.log(`- ${bar("depthwise, medians", rates("depthwise"), 12, " GFLOP/s")}`);
-const convolutions = barInputs.filter((b) => b.gflops !== undefined);
-console.log(`- ${bar("wasm vs js, convolutions", convolutions.map((b) => b.overJs), 5, "×")}`);
+console.log(`\nTargets (our wasm backend, resident, ${threads} thread(s)):\n`);
+console.log(`- ${target("pointwise, medians", rates("pointwise"), 35, " GFLOP/s")}`);
+console.log(`- ${target("pointwise, best calls", rates("pointwise", true), 35, " GFLOP/s")}`);
+console.log(`- ${target("depthwise, medians", rates("depthwise"), 12, " GFLOP/s")}`);
+const convolutions = targetInputs.filter((b) => b.gflops !== undefined);
+console.log(`- ${target("wasm vs js, convolutions", convolutions.map((b) => b.overJs), 5, "×")}`);
 
 js.dispose();
 if (typeof wasm !== "string") wasm.dispose();
