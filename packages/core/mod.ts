@@ -16,6 +16,7 @@
  */
 
 export * from "./errors.ts";
+export * from "./limits.ts";
 export * from "./descriptors.ts";
 export {
   effectiveKernel,
