@@ -178,6 +178,36 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     malformed(add(), { activation: "gelu" }),
   ),
   prepareFails("unknown operator", DescriptorError, "op", malformed(add(), { op: "mul" })),
+  prepareFails(
+    "null field instead of the default",
+    DescriptorError,
+    "stride",
+    malformed(CONV, { stride: null }),
+  ),
+  prepareFails(
+    "unknown descriptor field",
+    DescriptorError,
+    "options.strides",
+    malformed(CONV, { strides: [2, 2] }),
+  ),
+  prepareFails(
+    "dilation past MAX_WINDOW (2^32)",
+    DescriptorError,
+    "dilation[0]",
+    malformed(CONV, { dilation: [2 ** 32, 1] }),
+  ),
+  prepareFails(
+    "padding past MAX_WINDOW",
+    DescriptorError,
+    "padding[1]",
+    malformed(CONV, { padding: [0, 70_000, 0, 0] }),
+  ),
+  prepareFails(
+    "pooling kernel past MAX_WINDOW",
+    DescriptorError,
+    "kernel[1]",
+    malformed(maxPool2d({ kernel: 2 }), { kernel: [1, 2 ** 20] }),
+  ),
   prepareFails("filter length mismatch", WeightsError, "weights.filter", CONV, {
     ...CONV_WEIGHTS,
     filter: new Float32Array(CONV_WEIGHTS.filter.length - 1),
@@ -221,6 +251,28 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     setup: ({ backend }) => Promise.resolve(() => backend.zeros([1, -2])),
   },
   {
+    name: "upload of an array holding non-numbers",
+    error: ShapeError,
+    field: "data[0]",
+    fails: "throws",
+    setup: ({ backend }) =>
+      Promise.resolve(() => backend.upload(["1", "x", null, {}] as never, [1, 1, 1, 4])),
+  },
+  {
+    name: "upload shape past MAX_DIMENSION",
+    error: ShapeError,
+    field: "shape[0]",
+    fails: "throws",
+    setup: ({ backend }) => Promise.resolve(() => backend.zeros([2 ** 24 + 1])),
+  },
+  {
+    name: "zeros shape past MAX_ELEMENTS",
+    error: ShapeError,
+    field: "shape",
+    fails: "throws",
+    setup: ({ backend }) => Promise.resolve(() => backend.zeros([2 ** 12, 2 ** 12, 2 ** 5])),
+  },
+  {
     name: "upload data length differs from the shape",
     error: ShapeError,
     field: "data.length",
@@ -254,6 +306,13 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     "inputs[0].shape[2]",
     maxPool2d({ kernel: 3 }),
     [[1, 3, 2, 1]],
+  ),
+  runFails(
+    "output past MAX_ELEMENTS",
+    ShapeError,
+    "inputs[0].shape",
+    conv2d({ inChannels: 1, outChannels: 64, kernel: 1 }),
+    [[1, 2 ** 12, 2 ** 11, 1]],
   ),
   runFails("conv input of rank 3", ShapeError, "inputs[0].shape", CONV, [[1, 4, 6]]),
   runFails("conv input with the wrong channel count", ShapeError, "inputs[0].shape[3]", CONV, [

@@ -17,7 +17,7 @@ import {
   shapeSize,
   validateShape,
 } from "./geometry.ts";
-import { Tensor, type TensorOwner, tensorState } from "./tensor.ts";
+import { mintTensor, Tensor, type TensorOwner, tensorState } from "./tensor.ts";
 import { chooseVariant, variantNames, type VariantTables } from "./variants.ts";
 import { validateWeights, type WeightsFor } from "./weights.ts";
 
@@ -223,7 +223,7 @@ class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
   }
 
   #adopt(shape: Shape, storage: S): Tensor {
-    const tensor = new Tensor(this, shape, storage);
+    const tensor = mintTensor(this, shape, storage);
     this.#tensors.add(tensor);
     this.#tensorBytes += 4 * tensor.size;
     this.#peakTensorBytes = Math.max(this.#peakTensorBytes, this.#tensorBytes);
@@ -236,6 +236,10 @@ class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
     const size = shapeSize(shape);
     if (!(data instanceof Float32Array) && !Array.isArray(data)) {
       throw new ShapeError("data", data, "must be a Float32Array or an array of numbers");
+    }
+    if (Array.isArray(data)) {
+      const index = data.findIndex((value) => typeof value !== "number");
+      if (index >= 0) throw new ShapeError(`data[${index}]`, data[index], "must be a number");
     }
     if (data.length !== size) {
       throw new ShapeError(

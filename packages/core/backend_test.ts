@@ -107,3 +107,17 @@ Deno.test("upload, prepare and run refuse bad input before the implementation se
   assert.equal(stats.tensors, 0);
   assert.equal(stats.peakTensorBytes, 0);
 });
+
+Deno.test("upload takes numbers only: typed arrays or arrays of numbers", () => {
+  using backend = toyBackend();
+  assert.throws(
+    () => backend.upload(["1", "x", null, {}] as never, [1, 1, 1, 4]),
+    (e: unknown) => e instanceof ShapeError && e.field === "data[0]",
+  );
+  assert.throws(
+    () => backend.upload([1, 2, null] as never, [3]),
+    (e: unknown) => e instanceof ShapeError && e.field === "data[2]",
+  );
+  assert.throws(() => backend.upload(new Int32Array(3) as never, [3]), ShapeError);
+  assert.equal(backend.upload([1, NaN, -Infinity], [3]).size, 3);
+});

@@ -8,6 +8,7 @@
  */
 
 import { DescriptorError } from "./errors.ts";
+import { MAX_DIMENSION, MAX_ELEMENTS, MAX_WINDOW, validateOptions } from "./limits.ts";
 
 /** The activation fused into an operator's epilogue. */
 export type Activation = "none" | "relu" | "relu6";
@@ -177,24 +178,37 @@ export const OP_NAMES: readonly OpName[] = Object.freeze(Object.keys(OPERATORS) 
 
 const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
 
-function positiveInteger(field: string, value: unknown): number {
+/** A positive integer no larger than `max`, the limit being named in the error. */
+function positiveInteger(field: string, value: unknown, max: number, limit: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
     throw new DescriptorError(field, value, "must be a positive integer");
   }
+  if (value > max) throw new DescriptorError(field, value, `must be at most ${max} (${limit})`);
   return value;
 }
 
+/** A channel or feature count. */
+function dimension(field: string, value: unknown): number {
+  return positiveInteger(field, value, MAX_DIMENSION, "MAX_DIMENSION");
+}
+
+/** A kernel size, stride or dilation, per axis. */
 function pair(field: string, value: PairLike): Pair {
   if (typeof value === "number") {
-    positiveInteger(field, value);
+    positiveInteger(field, value, MAX_WINDOW, "MAX_WINDOW");
     return Object.freeze([value, value] as const);
   }
   if (!Array.isArray(value) || value.length !== 2) {
     throw new DescriptorError(field, value, "must be a positive integer or a [height, width] pair");
   }
-  positiveInteger(`${field}[0]`, value[0]);
-  positiveInteger(`${field}[1]`, value[1]);
+  positiveInteger(`${field}[0]`, value[0], MAX_WINDOW, "MAX_WINDOW");
+  positiveInteger(`${field}[1]`, value[1], MAX_WINDOW, "MAX_WINDOW");
   return Object.freeze([value[0], value[1]] as const);
+}
+
+/** `value`, or `fallback` when it is `undefined` (not when it is `null`: that is an error). */
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }
 
 function padding(field: string, value: Padding): Padding {
@@ -209,6 +223,13 @@ function padding(field: string, value: Padding): Padding {
   value.forEach((side, i) => {
     if (typeof side !== "number" || !Number.isInteger(side) || side < 0) {
       throw new DescriptorError(`${field}[${i}]`, side, "must be a non-negative integer");
+    }
+    if (side > MAX_WINDOW) {
+      throw new DescriptorError(
+        `${field}[${i}]`,
+        side,
+        `must be at most ${MAX_WINDOW} (MAX_WINDOW)`,
+      );
     }
   });
   return Object.freeze([value[0], value[1], value[2], value[3]] as const);
@@ -262,9 +283,17 @@ export interface Conv2dOptions {
  * ```
  */
 export function conv2d(options: Conv2dOptions): Conv2dDescriptor {
-  const inChannels = positiveInteger("inChannels", options.inChannels);
-  const outChannels = positiveInteger("outChannels", options.outChannels);
-  const groups = positiveInteger("groups", options.groups ?? 1);
+  validateOptions("options", options, CONV2D_KEYS, DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError(
+      "options",
+      options,
+      "conv2d needs { inChannels, outChannels, kernel }",
+    );
+  }
+  const inChannels = dimension("inChannels", options.inChannels);
+  const outChannels = dimension("outChannels", options.outChannels);
+  const groups = dimension("groups", orDefault(options.groups, 1));
   if (inChannels % groups !== 0) {
     throw new DescriptorError("groups", groups, `must divide inChannels (${inChannels})`);
   }
@@ -275,19 +304,41 @@ export function conv2d(options: Conv2dOptions): Conv2dDescriptor {
       `must be a multiple of groups (${groups})`,
     );
   }
+  const kernel = pair("kernel", options.kernel);
+  const filterSize = outChannels * kernel[0] * kernel[1] * (inChannels / groups);
+  if (filterSize > MAX_ELEMENTS) {
+    throw new DescriptorError(
+      "outChannels",
+      outChannels,
+      `the filter (outChannels × kernel × inChannels / groups = ${filterSize} values) must ` +
+        `have at most ${MAX_ELEMENTS} (MAX_ELEMENTS)`,
+    );
+  }
   return Object.freeze({
     op: "conv2d",
     inChannels,
     outChannels,
-    kernel: pair("kernel", options.kernel),
-    stride: pair("stride", options.stride ?? 1),
-    padding: padding("padding", options.padding ?? "valid"),
-    dilation: pair("dilation", options.dilation ?? 1),
+    kernel,
+    stride: pair("stride", orDefault(options.stride, 1)),
+    padding: padding("padding", orDefault<Padding>(options.padding, "valid")),
+    dilation: pair("dilation", orDefault(options.dilation, 1)),
     groups,
-    bias: boolean("bias", options.bias ?? false),
-    activation: activation("activation", options.activation ?? "none"),
+    bias: boolean("bias", orDefault(options.bias, false)),
+    activation: activation("activation", orDefault<Activation>(options.activation, "none")),
   });
 }
+
+const CONV2D_KEYS = [
+  "inChannels",
+  "outChannels",
+  "kernel",
+  "stride",
+  "padding",
+  "dilation",
+  "groups",
+  "bias",
+  "activation",
+];
 
 /** Options of {@link depthwiseConv2d}. */
 export interface DepthwiseConv2dOptions
@@ -310,15 +361,31 @@ export interface DepthwiseConv2dOptions
  * ```
  */
 export function depthwiseConv2d(options: DepthwiseConv2dOptions): Conv2dDescriptor {
-  const channels = positiveInteger("channels", options.channels);
-  const multiplier = positiveInteger("multiplier", options.multiplier ?? 1);
+  validateOptions("options", options, DEPTHWISE_KEYS, DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError("options", options, "depthwiseConv2d needs { channels, kernel }");
+  }
+  const { channels, multiplier, ...rest } = options;
+  dimension("channels", channels);
+  dimension("multiplier", orDefault(multiplier, 1));
   return conv2d({
-    ...options,
+    ...rest,
     inChannels: channels,
-    outChannels: channels * multiplier,
+    outChannels: channels * orDefault(multiplier, 1),
     groups: channels,
   });
 }
+
+const DEPTHWISE_KEYS = [
+  "channels",
+  "multiplier",
+  "kernel",
+  "stride",
+  "padding",
+  "dilation",
+  "bias",
+  "activation",
+];
 
 /** Options of {@link pointwiseConv2d}. */
 export type PointwiseConv2dOptions = Omit<Conv2dOptions, "kernel" | "padding" | "dilation">;
@@ -335,8 +402,18 @@ export type PointwiseConv2dOptions = Omit<Conv2dOptions, "kernel" | "padding" | 
  * ```
  */
 export function pointwiseConv2d(options: PointwiseConv2dOptions): Conv2dDescriptor {
+  validateOptions("options", options, POINTWISE_KEYS, DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError(
+      "options",
+      options,
+      "pointwiseConv2d needs { inChannels, outChannels }",
+    );
+  }
   return conv2d({ ...options, kernel: 1, padding: "valid", dilation: 1 });
 }
+
+const POINTWISE_KEYS = ["inChannels", "outChannels", "stride", "groups", "bias", "activation"];
 
 /**
  * Group convolution: `1 < groups < inChannels`, any kernel.
@@ -350,8 +427,16 @@ export function pointwiseConv2d(options: PointwiseConv2dOptions): Conv2dDescript
  * ```
  */
 export function groupConv2d(options: Conv2dOptions & { groups: number }): Conv2dDescriptor {
-  const groups = positiveInteger("groups", options.groups);
-  const inChannels = positiveInteger("inChannels", options.inChannels);
+  validateOptions("options", options, CONV2D_KEYS, DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError(
+      "options",
+      options,
+      "groupConv2d needs { inChannels, outChannels, kernel, groups }",
+    );
+  }
+  const groups = dimension("groups", options.groups);
+  const inChannels = dimension("inChannels", options.inChannels);
   if (groups < 2 || groups >= inChannels) {
     throw new DescriptorError(
       "groups",
@@ -374,6 +459,19 @@ export function groupConv2d(options: Conv2dOptions & { groups: number }): Conv2d
  * ```
  */
 export function denseConv2d(options: Omit<Conv2dOptions, "groups">): Conv2dDescriptor {
+  validateOptions(
+    "options",
+    options,
+    CONV2D_KEYS.filter((key) => key !== "groups"),
+    DescriptorError,
+  );
+  if (options === undefined) {
+    throw new DescriptorError(
+      "options",
+      options,
+      "denseConv2d needs { inChannels, outChannels, kernel }",
+    );
+  }
   return conv2d({ ...options, groups: 1 });
 }
 
@@ -445,15 +543,21 @@ function poolPadding(value: Padding, kernel: Pair): Padding {
 export function avgPool2d(
   options: Pool2dOptions & { countIncludePad?: boolean },
 ): AvgPool2dDescriptor {
+  validateOptions("options", options, [...POOL_KEYS, "countIncludePad"], DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError("options", options, "avgPool2d needs { kernel }");
+  }
   const kernel = pair("kernel", options.kernel);
   return Object.freeze({
     op: "avgPool2d",
     kernel,
-    stride: pair("stride", options.stride ?? kernel),
-    padding: poolPadding(options.padding ?? "valid", kernel),
-    countIncludePad: boolean("countIncludePad", options.countIncludePad ?? false),
+    stride: pair("stride", orDefault<PairLike>(options.stride, kernel)),
+    padding: poolPadding(orDefault<Padding>(options.padding, "valid"), kernel),
+    countIncludePad: boolean("countIncludePad", orDefault(options.countIncludePad, false)),
   });
 }
+
+const POOL_KEYS = ["kernel", "stride", "padding"];
 
 /**
  * Max pooling descriptor.
@@ -467,12 +571,16 @@ export function avgPool2d(
  * ```
  */
 export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
+  validateOptions("options", options, POOL_KEYS, DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError("options", options, "maxPool2d needs { kernel }");
+  }
   const kernel = pair("kernel", options.kernel);
   return Object.freeze({
     op: "maxPool2d",
     kernel,
-    stride: pair("stride", options.stride ?? kernel),
-    padding: poolPadding(options.padding ?? "valid", kernel),
+    stride: pair("stride", orDefault<PairLike>(options.stride, kernel)),
+    padding: poolPadding(orDefault<Padding>(options.padding, "valid"), kernel),
   });
 }
 
@@ -487,7 +595,11 @@ export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
  * ```
  */
 export function channelShuffle(options: { groups: number }): ChannelShuffleDescriptor {
-  return Object.freeze({ op: "channelShuffle", groups: positiveInteger("groups", options.groups) });
+  validateOptions("options", options, ["groups"], DescriptorError);
+  if (options === undefined) {
+    throw new DescriptorError("options", options, "channelShuffle needs { groups }");
+  }
+  return Object.freeze({ op: "channelShuffle", groups: dimension("groups", options.groups) });
 }
 
 /**
@@ -501,9 +613,15 @@ export function channelShuffle(options: { groups: number }): ChannelShuffleDescr
  * ```
  */
 export function add(options: { activation?: Activation } = {}): AddDescriptor {
+  const checked = validateOptions<{ activation?: Activation }>(
+    "options",
+    options,
+    ["activation"],
+    DescriptorError,
+  );
   return Object.freeze({
     op: "add",
-    activation: activation("activation", options.activation ?? "none"),
+    activation: activation("activation", orDefault<Activation>(checked.activation, "none")),
   });
 }
 
@@ -518,9 +636,15 @@ export function add(options: { activation?: Activation } = {}): AddDescriptor {
  * ```
  */
 export function concat(options: { activation?: Activation } = {}): ConcatDescriptor {
+  const checked = validateOptions<{ activation?: Activation }>(
+    "options",
+    options,
+    ["activation"],
+    DescriptorError,
+  );
   return Object.freeze({
     op: "concat",
-    activation: activation("activation", options.activation ?? "none"),
+    activation: activation("activation", orDefault<Activation>(checked.activation, "none")),
   });
 }
 
@@ -555,12 +679,35 @@ export function fullyConnected(options: {
   bias?: boolean;
   activation?: Activation;
 }): FullyConnectedDescriptor {
+  validateOptions(
+    "options",
+    options,
+    ["inFeatures", "outFeatures", "bias", "activation"],
+    DescriptorError,
+  );
+  if (options === undefined) {
+    throw new DescriptorError(
+      "options",
+      options,
+      "fullyConnected needs { inFeatures, outFeatures }",
+    );
+  }
+  const inFeatures = dimension("inFeatures", options.inFeatures);
+  const outFeatures = dimension("outFeatures", options.outFeatures);
+  if (inFeatures * outFeatures > MAX_ELEMENTS) {
+    throw new DescriptorError(
+      "outFeatures",
+      outFeatures,
+      `the weight matrix (inFeatures × outFeatures = ${inFeatures * outFeatures} values) must ` +
+        `have at most ${MAX_ELEMENTS} (MAX_ELEMENTS)`,
+    );
+  }
   return Object.freeze({
     op: "fullyConnected",
-    inFeatures: positiveInteger("inFeatures", options.inFeatures),
-    outFeatures: positiveInteger("outFeatures", options.outFeatures),
-    bias: boolean("bias", options.bias ?? false),
-    activation: activation("activation", options.activation ?? "none"),
+    inFeatures,
+    outFeatures,
+    bias: boolean("bias", orDefault(options.bias, false)),
+    activation: activation("activation", orDefault<Activation>(options.activation, "none")),
   });
 }
 
@@ -594,24 +741,27 @@ export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
   if (descriptor === null || typeof descriptor !== "object") {
     throw new DescriptorError("descriptor", descriptor, "must be an operator descriptor object");
   }
+  const { op: _, ...fields } = descriptor;
   switch (descriptor.op) {
     case "conv2d":
-      return conv2d(descriptor);
+      return conv2d(fields as Conv2dOptions);
     case "avgPool2d":
-      return avgPool2d(descriptor);
+      return avgPool2d(fields as Pool2dOptions);
     case "maxPool2d":
-      return maxPool2d(descriptor);
+      return maxPool2d(fields as Pool2dOptions);
     case "channelShuffle":
-      return channelShuffle(descriptor);
+      return channelShuffle(fields as { groups: number });
     case "add":
-      return add(descriptor);
+      return add(fields as { activation?: Activation });
     case "concat":
-      return concat(descriptor);
+      return concat(fields as { activation?: Activation });
     case "globalAvgPool":
+      validateOptions("options", fields, [], DescriptorError);
       return globalAvgPool();
     case "fullyConnected":
-      return fullyConnected(descriptor);
+      return fullyConnected(fields as FullyConnectedDescriptor);
     case "softmax":
+      validateOptions("options", fields, [], DescriptorError);
       return softmax();
     default: {
       const unknown: never = descriptor;

@@ -8,6 +8,7 @@
 
 import type { OpDescriptor, Padding, Pair } from "./descriptors.ts";
 import { ShapeError } from "./errors.ts";
+import { MAX_DIMENSION, MAX_ELEMENTS } from "./limits.ts";
 
 /** A tensor shape. Spatial operators use NHWC: `[batch, height, width, channels]`. */
 export type Shape = readonly number[];
@@ -42,7 +43,9 @@ export function shapeSize(shape: Shape): number {
 }
 
 /**
- * Checks that `shape` is a non-empty list of positive integers.
+ * Checks that `shape` is a non-empty list of positive integers, each at most
+ * {@link MAX_DIMENSION}, with at most {@link MAX_ELEMENTS} elements in all.
+ * Throws {@link ShapeError} naming the dimension.
  *
  * @example
  * ```ts
@@ -63,7 +66,22 @@ export function validateShape(field: string, shape: Shape): Shape {
     if (typeof dim !== "number" || !Number.isInteger(dim) || dim < 1) {
       throw new ShapeError(`${field}[${i}]`, dim, "must be a positive integer");
     }
+    if (dim > MAX_DIMENSION) {
+      throw new ShapeError(
+        `${field}[${i}]`,
+        dim,
+        `must be at most ${MAX_DIMENSION} (MAX_DIMENSION)`,
+      );
+    }
   });
+  const size = shapeSize(shape);
+  if (size > MAX_ELEMENTS) {
+    throw new ShapeError(
+      field,
+      shape,
+      `has ${size} elements, more than ${MAX_ELEMENTS} (MAX_ELEMENTS)`,
+    );
+  }
   return shape;
 }
 
@@ -170,6 +188,20 @@ export function inferGeometry(descriptor: OpDescriptor, inputShapes: readonly Sh
     throw new ShapeError("inputs", inputShapes, "must be an array of tensors");
   }
   inputShapes.forEach((shape, i) => validateShape(`inputs[${i}].shape`, shape));
+  const geometry = geometryOf(descriptor, inputShapes);
+  const { outputShape } = geometry;
+  if (outputShape.some((dim) => dim > MAX_DIMENSION) || shapeSize(outputShape) > MAX_ELEMENTS) {
+    throw new ShapeError(
+      "inputs[0].shape",
+      inputShapes[0],
+      `gives a ${descriptor.op} output of shape [${outputShape.join(", ")}], beyond ` +
+        `MAX_DIMENSION (${MAX_DIMENSION}) per axis or MAX_ELEMENTS (${MAX_ELEMENTS}) in all`,
+    );
+  }
+  return geometry;
+}
+
+function geometryOf(descriptor: OpDescriptor, inputShapes: readonly Shape[]): OpGeometry {
   switch (descriptor.op) {
     case "conv2d": {
       expectCount(inputShapes, 1, 1, "conv2d");

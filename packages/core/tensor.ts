@@ -12,7 +12,7 @@
  * @module
  */
 
-import { DisposedError } from "./errors.ts";
+import { DisposedError, InvalidArgumentError } from "./errors.ts";
 import { type Shape, shapeSize } from "./geometry.ts";
 
 /** What a tensor needs from the backend that owns it. */
@@ -32,6 +32,11 @@ interface TensorState {
 }
 
 const states = new WeakMap<Tensor, TensorState>();
+
+/** Set only while {@link mintTensor} runs: the constructor refuses every other caller. */
+let minting = false;
+/** The private constructor, captured in the class's static block. */
+let mint: (owner: TensorOwner, shape: Shape, storage: unknown) => Tensor;
 
 /**
  * A float32 tensor held by one backend. Create it with `backend.upload`,
@@ -57,8 +62,20 @@ export class Tensor {
   /** Number of elements. */
   readonly size: number;
 
-  /** Called by a backend only; users get tensors from `backend.upload` and `backend.run`. */
-  constructor(owner: TensorOwner, shape: Shape, storage: unknown) {
+  /**
+   * Not callable: tensors come from a backend's `upload`, `zeros` and `run`,
+   * so no caller can forge one over another tensor's storage.
+   *
+   * @throws {InvalidArgumentError} Always, when called with `new Tensor(…)`.
+   */
+  private constructor(owner: TensorOwner, shape: Shape, storage: unknown) {
+    if (!minting) {
+      throw new InvalidArgumentError(
+        "new Tensor()",
+        shape,
+        "tensors are created by a backend: use backend.upload, backend.zeros or backend.run",
+      );
+    }
     this.shape = Object.freeze([...shape]);
     this.size = shapeSize(shape);
     states.set(this, { owner, storage, disposed: false });
@@ -92,6 +109,20 @@ export class Tensor {
   /** Lets `using t = …` dispose the tensor at scope end. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  static {
+    mint = (owner, shape, storage) => new Tensor(owner, shape, storage);
+  }
+}
+
+/** A new tensor over `storage`; for `defineBackend` only (not exported by the package). */
+export function mintTensor(owner: TensorOwner, shape: Shape, storage: unknown): Tensor {
+  minting = true;
+  try {
+    return mint(owner, shape, storage);
+  } finally {
+    minting = false;
   }
 }
 

@@ -7,6 +7,7 @@
 
 import type { Conv2dDescriptor, FullyConnectedDescriptor, OpDescriptor } from "./descriptors.ts";
 import { WeightsError } from "./errors.ts";
+import { validateOptions } from "./limits.ts";
 
 /** Convolution weights: OHWI filter, optional per-output-channel bias. */
 export interface ConvWeights {
@@ -153,6 +154,11 @@ export interface BatchNormParams {
  * so the folded layer's descriptor needs `bias: true`. Computed in float64,
  * rounded once to float32.
  *
+ * @throws {WeightsError} A parameter that is not a Float32Array of the right
+ *   length or holds a non-finite value (named as `bn.gamma[i]`, `bn.mean[i]`,
+ *   `conv.filter[i]`…), `σ² + ε ≤ 0`, or a fold that overflows float32 (named
+ *   with the channel).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -166,28 +172,31 @@ export interface BatchNormParams {
  * ```
  */
 export function foldBatchNorm(conv: ConvWeights, bn: BatchNormParams): Required<ConvWeights> {
-  const channels = bn.gamma.length;
-  for (const field of ["beta", "mean", "variance"] as const) {
-    if (!(bn[field] instanceof Float32Array) || bn[field].length !== channels) {
-      throw new WeightsError(
-        `bn.${field}`,
-        bn[field],
-        `must be a Float32Array of length ${channels}`,
-      );
-    }
+  validateOptions("conv", conv, ["filter", "bias"], WeightsError);
+  validateOptions("bn", bn, ["gamma", "beta", "mean", "variance", "epsilon"], WeightsError);
+  if (conv === undefined || bn === undefined) {
+    throw new WeightsError(conv === undefined ? "conv" : "bn", undefined, "is required");
   }
-  if (conv.filter.length % channels !== 0) {
+  if (!(bn.gamma instanceof Float32Array) || bn.gamma.length === 0) {
+    throw new WeightsError("bn.gamma", bn.gamma, "must be a non-empty Float32Array");
+  }
+  const channels = bn.gamma.length;
+  for (const field of ["gamma", "beta", "mean", "variance"] as const) {
+    float32Array(`bn.${field}`, bn[field], channels);
+  }
+  if (!(conv.filter instanceof Float32Array) || conv.filter.length % channels !== 0) {
     throw new WeightsError(
       "conv.filter",
       conv.filter,
-      `length ${conv.filter.length} is not a multiple of the ${channels} BatchNorm channels`,
+      `must be a Float32Array whose length is a multiple of the ${channels} BatchNorm channels`,
     );
   }
-  if (conv.bias !== undefined && conv.bias.length !== channels) {
-    throw new WeightsError("conv.bias", conv.bias, `must have length ${channels}`);
-  }
+  float32Array("conv.filter", conv.filter, conv.filter.length);
+  if (conv.bias !== undefined) float32Array("conv.bias", conv.bias, channels);
   const epsilon = bn.epsilon ?? 1e-3;
-  if (!(epsilon >= 0)) throw new WeightsError("bn.epsilon", epsilon, "must be non-negative");
+  if (typeof epsilon !== "number" || !(epsilon >= 0) || epsilon === Infinity) {
+    throw new WeightsError("bn.epsilon", epsilon, "must be a finite non-negative number");
+  }
   const perChannel = conv.filter.length / channels;
   const filter = new Float32Array(conv.filter.length);
   const bias = new Float32Array(channels);
@@ -197,12 +206,23 @@ export function foldBatchNorm(conv: ConvWeights, bn: BatchNormParams): Required<
       throw new WeightsError(
         `bn.variance[${o}]`,
         bn.variance[o],
-        "variance + epsilon must be positive",
+        `variance + epsilon (${epsilon}) must be positive`,
       );
     }
     const scale = bn.gamma[o] / Math.sqrt(variance);
     for (let i = o * perChannel; i < (o + 1) * perChannel; i++) filter[i] = conv.filter[i] * scale;
     bias[o] = ((conv.bias?.[o] ?? 0) - bn.mean[o]) * scale + bn.beta[o];
+    const overflowed = !Number.isFinite(bias[o]) ||
+      filter.subarray(o * perChannel, (o + 1) * perChannel).some((value) =>
+        !Number.isFinite(value)
+      );
+    if (overflowed) {
+      throw new WeightsError(
+        `bn.variance[${o}]`,
+        bn.variance[o],
+        `folding channel ${o} overflows float32 (scale γ/√(σ²+ε) = ${scale})`,
+      );
+    }
   }
   return { filter, bias };
 }
