@@ -10,6 +10,7 @@ const PACKAGES = [
   "packages/core",
   "packages/conformance",
   "packages/graph",
+  "packages/onnx",
   "packages/image",
   "packages/registry",
   "backends/js",
@@ -24,6 +25,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   "packages/graph/mod.ts": ["packages/graph", "packages/core"],
   "packages/graph/reference.ts": ["packages/graph", "packages/conformance", "packages/core"],
   "packages/image/mod.ts": ["packages/image", "packages/core"],
+  "packages/onnx/mod.ts": ["packages/onnx", "packages/graph", "packages/core"],
   "backends/js/mod.ts": ["backends/js", "packages/core"],
   "backends/wasm/mod.ts": ["backends/wasm", "packages/core"],
   "packages/registry/mod.ts": [
