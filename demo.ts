@@ -14,8 +14,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Backend, BackendUnavailableError } from "@mobileops/core";
-import { decodeImage, imageToInput } from "@mobileops/image";
+import {
+  type Backend,
+  BackendUnavailableError,
+  InvalidArgumentError,
+  validateOptions,
+} from "@mobileops/core";
+import { decodeImage, imageToInput, MAX_IMAGE_PIXELS } from "@mobileops/image";
 import {
   factorizationCosts,
   formatCount,
@@ -23,6 +28,10 @@ import {
   mobilenetV1,
   type Model,
   PAPER_FIGURES,
+  SHUFFLENET_GROUPS,
+  SHUFFLENET_SCALES,
+  type ShuffleNetGroups,
+  type ShuffleNetScale,
   shufflenetV1,
   summary,
 } from "@mobileops/models";
@@ -48,64 +57,144 @@ function unavailableReason(error: unknown): string {
   return `failed to load: ${(error as Error).message}`;
 }
 
-/** The demo's options, parsed from the command line. */
+/** The demo's options: its flags, parsed and checked. */
 export interface DemoOptions {
   readonly model: "all" | "mobilenet" | "shufflenet";
+  /** MobileNet width multiplier, in (0, 2]. */
   readonly alpha: number;
+  /** Input height = width, a multiple of 32 from 32 to 1024. */
   readonly resolution: number;
+  /** ShuffleNet groups: 1, 2, 3, 4 or 8. */
   readonly groups: number;
+  /** ShuffleNet scale: 0.25, 0.5, 1, 1.5 or 2. */
   readonly scale: number;
   /** Backend names to use; empty means all. */
   readonly backends: readonly string[];
-  /** Timed runs per model and backend, after one first run and one warm-up run. */
+  /** Timed runs per model and backend, after one first run and one warm-up run: 1 to 10,000. */
   readonly runs: number;
   readonly weights?: string;
   readonly image?: string;
   readonly json: boolean;
 }
 
+/**
+ * The demo's own limits, tighter than the models package's (`MAX_ALPHA` 4,
+ * `MAX_RESOLUTION` 4096): at them a network's planned activations stay under
+ * 0.6 GiB (ShuffleNet 2× g = 8 at 1024: 0.57 GiB; MobileNet 2.0-1024:
+ * 0.54 GiB) and its parameters under 60 MiB, so no combination of flags
+ * needs much more than 1 GiB; more runs than 10,000 is a soak, not a demo.
+ */
+const LIMITS = { alpha: 2, resolution: 1024, runs: 10_000 } as const;
+
 const USAGE = `usage: deno task demo [options]
   --model all|mobilenet|shufflenet   which network(s) (default all: MobileNet 1.0-224 + ShuffleNet 1× g=3)
-  --alpha A        MobileNet width multiplier (default 1)
-  --resolution R   input size, a multiple of 32 (default 224)
-  --groups G       ShuffleNet groups 1|2|3|4|8 (default 3)
-  --scale S        ShuffleNet scale 0.25|0.5|1|1.5|2 (default 1)
+  --alpha A        MobileNet width multiplier, above 0 and at most ${LIMITS.alpha} (default 1)
+  --resolution R   input size, a multiple of 32 from 32 to ${LIMITS.resolution} (default 224)
+  --groups G       ShuffleNet groups ${SHUFFLENET_GROUPS.join("|")} (default 3)
+  --scale S        ShuffleNet scale ${SHUFFLENET_SCALES.join("|")} (default 1)
   --backend NAMES  comma-separated, from ${BACKEND_NAMES.join(",")} (default: every one available)
-  --runs N         timed runs after warm-up (default 10)
+  --runs N         timed runs after warm-up, 1 to ${LIMITS.runs} (default 10)
   --weights FILE   safetensors weights (needs --model mobilenet or shufflenet)
-  --image FILE     PNG or JPEG input (default: a seeded random image)
+  --image FILE     PNG or JPEG input, at most ${MAX_IMAGE_PIXELS / 1e6} megapixels
+                   (default: a seeded random image)
   --json           print the report as JSON
-  --help, -h       print this text`;
+  --help, -h       print this text
+Numbers are plain decimals (0.75, 224): no hex, exponent, sign +, spaces, NaN or Infinity.`;
 
 /**
- * A command-line mistake; `main` prints it with the usage.
+ * A command-line mistake, naming the flag and its value; `main` prints it
+ * with the usage and exits with status 2.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseDemoArgs, UsageError } from "./demo.ts";
- * try {
- *   parseDemoArgs(["--runs", "many"]);
- * } catch (e) {
- *   assert(e instanceof UsageError);
- * }
+ * assert.throws(
+ *   () => parseDemoArgs(["--alpha", "0x10"]),
+ *   (e: unknown) => e instanceof UsageError && e.message.startsWith('--alpha = "0x10": '),
+ * );
  * ```
  */
-export class UsageError extends Error {
+export class UsageError extends InvalidArgumentError {
+  /** Always `"UsageError"`, so `String(error)` and stack traces show the class. */
   override name = "UsageError";
 }
 
-function numberFlag(name: string, value: string): number {
-  const parsed = Number(value);
-  if (value.trim() === "" || !Number.isFinite(parsed)) {
-    throw new UsageError(`--${name} ${JSON.stringify(value)}: not a number`);
+/** Digits with at most one decimal point, optionally negative (so a range error can say why). */
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+
+function numberFlag(flag: string, value: string): number {
+  if (!PLAIN_DECIMAL.test(value)) {
+    throw new UsageError(flag, value, "must be a plain decimal number such as 0.75 or 224");
   }
-  return parsed;
+  return Number(value);
+}
+
+const OPTION_KEYS = [
+  "model",
+  "alpha",
+  "resolution",
+  "groups",
+  "scale",
+  "backends",
+  "runs",
+  "weights",
+  "image",
+  "json",
+];
+
+/** Checks every option's type and range; `parseDemoArgs` and `runDemo` both run it. */
+function checkDemoOptions(options: DemoOptions): DemoOptions {
+  validateOptions("options", options, OPTION_KEYS, UsageError);
+  if (options === undefined) throw new UsageError("options", options, "are required");
+  const { model, alpha, resolution, groups, scale, backends, runs, weights, image, json } = options;
+  if (model !== "all" && model !== "mobilenet" && model !== "shufflenet") {
+    throw new UsageError("--model", model, "must be all, mobilenet or shufflenet");
+  }
+  if (typeof alpha !== "number" || !(alpha > 0 && alpha <= LIMITS.alpha)) {
+    throw new UsageError("--alpha", alpha, `must be above 0 and at most ${LIMITS.alpha}`);
+  }
+  if (
+    !Number.isInteger(resolution) || resolution % 32 !== 0 || resolution < 32 ||
+    resolution > LIMITS.resolution
+  ) {
+    throw new UsageError(
+      "--resolution",
+      resolution,
+      `must be a multiple of 32 from 32 to ${LIMITS.resolution}`,
+    );
+  }
+  if (!SHUFFLENET_GROUPS.includes(groups as ShuffleNetGroups)) {
+    throw new UsageError("--groups", groups, `must be one of ${SHUFFLENET_GROUPS.join(", ")}`);
+  }
+  if (!SHUFFLENET_SCALES.includes(scale as ShuffleNetScale)) {
+    throw new UsageError("--scale", scale, `must be one of ${SHUFFLENET_SCALES.join(", ")}`);
+  }
+  if (!Array.isArray(backends) || backends.some((name) => typeof name !== "string")) {
+    throw new UsageError("--backend", backends, "must be a list of backend names");
+  }
+  if (!Number.isInteger(runs) || runs < 1 || runs > LIMITS.runs) {
+    throw new UsageError("--runs", runs, `must be an integer from 1 to ${LIMITS.runs}`);
+  }
+  for (const [flag, path] of [["--weights", weights], ["--image", image]] as const) {
+    if (path !== undefined && (typeof path !== "string" || path === "")) {
+      throw new UsageError(flag, path, "must be a file path");
+    }
+  }
+  if (weights !== undefined && model === "all") {
+    throw new UsageError("--weights", weights, "needs --model mobilenet or --model shufflenet");
+  }
+  if (typeof json !== "boolean") throw new UsageError("--json", json, "must be a boolean");
+  return options;
 }
 
 /**
- * Parses the command line. Throws {@link UsageError} on unknown flags or
- * values that are not numbers; the builders check the rest.
+ * Parses the command line and checks every flag: numbers must be plain
+ * decimals within the demo's ranges (`--alpha` in (0, 2], `--resolution` a
+ * multiple of 32 up to 1024, `--groups` and `--scale` from ShuffleNet's
+ * tables, `--runs` 1 to 10,000). Throws {@link UsageError} naming the flag
+ * and its value, or (field `arguments`) for an unknown flag or `args` that is
+ * not an array of strings.
  *
  * @example
  * ```ts
@@ -116,6 +205,9 @@ function numberFlag(name: string, value: string): number {
  * ```
  */
 export function parseDemoArgs(args: readonly string[]): DemoOptions {
+  if (!Array.isArray(args) || args.some((arg) => typeof arg !== "string")) {
+    throw new UsageError("arguments", args, "must be an array of strings");
+  }
   let values;
   try {
     ({ values } = parseArgs({
@@ -136,31 +228,20 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
       },
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError("arguments", args, (error as Error).message);
   }
-  const model = values.model;
-  if (model !== "all" && model !== "mobilenet" && model !== "shufflenet") {
-    throw new UsageError(`--model ${JSON.stringify(model)}: must be all, mobilenet or shufflenet`);
-  }
-  const runs = numberFlag("runs", values.runs);
-  if (!Number.isInteger(runs) || runs < 1) {
-    throw new UsageError(`--runs ${values.runs}: must be a positive integer`);
-  }
-  if (values.weights !== undefined && model === "all") {
-    throw new UsageError("--weights needs --model mobilenet or --model shufflenet");
-  }
-  return {
-    model,
-    alpha: numberFlag("alpha", values.alpha),
-    resolution: numberFlag("resolution", values.resolution),
-    groups: numberFlag("groups", values.groups),
-    scale: numberFlag("scale", values.scale),
+  return checkDemoOptions({
+    model: values.model as DemoOptions["model"],
+    alpha: numberFlag("--alpha", values.alpha),
+    resolution: numberFlag("--resolution", values.resolution),
+    groups: numberFlag("--groups", values.groups),
+    scale: numberFlag("--scale", values.scale),
     backends: values.backend.split(",").map((name) => name.trim()).filter((name) => name),
-    runs,
+    runs: numberFlag("--runs", values.runs),
     weights: values.weights,
     image: values.image,
     json: values.json,
-  };
+  });
 }
 
 /** Per-backend timing and output of one model. */
@@ -219,8 +300,8 @@ function buildModels(options: DemoOptions): Model[] {
   }
   if (options.model !== "mobilenet") {
     models.push(shufflenetV1({
-      groups: options.groups as 1 | 2 | 3 | 4 | 8,
-      scale: options.scale as 0.25 | 0.5 | 1 | 1.5 | 2,
+      groups: options.groups as ShuffleNetGroups,
+      scale: options.scale as ShuffleNetScale,
       resolution: options.resolution,
     }));
   }
@@ -260,7 +341,10 @@ export type ProgressSink = (line: string) => void;
 /**
  * Builds the models, runs them on every selected backend that starts, and
  * returns the report. Progress lines go to `progress` whenever a step has
- * taken more than a second since the last line.
+ * taken more than a second since the last line. Checks `options` as
+ * {@link parseDemoArgs} does ({@link UsageError}); an image beyond
+ * `MAX_IMAGE_PIXELS` is refused from its header before it is decoded
+ * (`ImageDecodeError`).
  *
  * @example
  * ```ts
@@ -276,6 +360,10 @@ export async function runDemo(
   options: DemoOptions,
   progress: ProgressSink = () => {},
 ): Promise<DemoReport> {
+  checkDemoOptions(options);
+  if (typeof progress !== "function") {
+    throw new InvalidArgumentError("progress", progress, "must be a function of one line");
+  }
   let models = buildModels(options);
   if (options.weights !== undefined) {
     const bytes = await Deno.readFile(options.weights);
@@ -299,7 +387,9 @@ export async function runDemo(
   const unknown = options.backends.filter((name) => !isBackendName(name));
   if (unknown.length > 0) {
     throw new UsageError(
-      `--backend ${unknown.join(",")}: unknown (known: ${BACKEND_NAMES.join(", ")})`,
+      "--backend",
+      unknown.join(","),
+      `names no backend (known: ${BACKEND_NAMES.join(", ")})`,
     );
   }
   const selected = BACKEND_NAMES.filter((name) =>
@@ -394,7 +484,8 @@ export async function runDemo(
 /**
  * Renders the report as text: costs next to the papers', one layer's cost
  * factorized three ways, then per model the backends' latency, agreement and
- * top-5.
+ * top-5. Throws core's `InvalidArgumentError` when `report` does not have a
+ * report's three lists.
  *
  * @example
  * ```ts
@@ -409,6 +500,13 @@ export async function runDemo(
  * ```
  */
 export function formatDemoReport(report: DemoReport): string {
+  const lists = report as unknown as Record<string, unknown> | null;
+  if (
+    lists === null || typeof lists !== "object" ||
+    !["factorizationCosts", "models", "skipped"].every((key) => Array.isArray(lists[key]))
+  ) {
+    throw new InvalidArgumentError("report", report, "must be what runDemo returns");
+  }
   const lines: string[] = [];
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   lines.push("== Cost model (ours vs the papers) ==");
@@ -484,7 +582,9 @@ export function formatDemoReport(report: DemoReport): string {
 }
 
 /**
- * Runs the demo with command-line `args`; returns the exit code.
+ * Runs the demo with command-line `args`; returns the exit code: 0, 2 for a
+ * usage error (printed with the usage), 1 for any other failure (printed as
+ * `Class: field = value: reason`).
  *
  * @example
  * ```ts
@@ -494,7 +594,7 @@ export function formatDemoReport(report: DemoReport): string {
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
+  if (Array.isArray(args) && (args.includes("--help") || args.includes("-h"))) {
     console.log(USAGE);
     return 0;
   }

@@ -9,8 +9,10 @@
 import { InvalidArgumentError } from "@mobileops/core";
 
 /**
- * A model builder option is not allowed (alpha ≤ 0, resolution not a
- * multiple of 32, groups not in the paper's table…).
+ * A model builder option is not allowed (alpha ≤ 0 or above `MAX_ALPHA`,
+ * resolution not a multiple of 32, groups not in the paper's table, an
+ * unknown option key…), or an argument of a models function has the wrong
+ * type (a `model` that is not a `Model`, `options = null`…).
  *
  * @example
  * ```ts
@@ -30,7 +32,7 @@ export class ModelOptionError extends InvalidArgumentError {
 
 /**
  * A safetensors file is malformed, or its tensors do not fit the model
- * (missing, mis-shaped, wrong dtype).
+ * (missing, mis-shaped, wrong dtype, non-finite values).
  *
  * @example
  * ```ts

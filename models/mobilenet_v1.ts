@@ -12,24 +12,33 @@ import {
   globalAvgPool,
   type Padding,
   pointwiseConv2d,
+  validateOptions,
 } from "@mobileops/core";
 import { ModelOptionError } from "./errors.ts";
 import { GRAPH_INPUT } from "@mobileops/graph";
 import { type LayerSpec, Model } from "./model.ts";
 import {
+  activationFits,
+  alpha as checkAlpha,
+  classes as checkClasses,
+  epsilon as checkEpsilon,
   oneOf,
+  orDefault,
   positiveInteger,
   resolution as checkResolution,
   seed as checkSeed,
 } from "./options.ts";
 
-/** Options of {@link mobilenetV1}. */
+/** Options of {@link mobilenetV1}; every one has a default. */
 export interface MobileNetV1Options {
-  /** Width multiplier α > 0 (the paper's 1, 0.75, 0.5, 0.25). */
-  alpha: number;
-  /** Input height = width; a multiple of 32 (the paper's ρ: 224, 192, 160, 128). */
-  resolution: number;
-  /** Default 1000. */
+  /** Width multiplier α in (0, 4] (`MAX_ALPHA`; the paper's 1, 0.75, 0.5, 0.25). Default 1. */
+  alpha?: number;
+  /**
+   * Input height = width; a multiple of 32 up to 4096 (`MAX_RESOLUTION`), the
+   * paper's ρ: 224, 192, 160, 128. Default 224.
+   */
+  resolution?: number;
+  /** Up to 65,536 (`MAX_CLASSES`). Default 1000. */
   classes?: number;
   /** Default `"relu6"` (TensorFlow's trained models); the paper says ReLU. */
   activation?: "relu6" | "relu";
@@ -39,11 +48,21 @@ export interface MobileNetV1Options {
    * pick it for weights converted from TensorFlow.
    */
   padding?: "symmetric" | "same";
-  /** Seed of the random initial weights. Default 1. */
+  /** Seed of the random initial weights, a safe integer. Default 1. */
   seed?: number;
-  /** BatchNorm ε used when folding. Default 1e-3 (TensorFlow). */
+  /** BatchNorm ε used when folding, finite and ≥ 0. Default 1e-3 (TensorFlow). */
   batchNormEpsilon?: number;
 }
+
+const OPTION_KEYS = [
+  "alpha",
+  "resolution",
+  "classes",
+  "activation",
+  "padding",
+  "seed",
+  "batchNormEpsilon",
+];
 
 /**
  * The paper's Table 1 after the stem: each row is one depthwise-separable
@@ -68,7 +87,9 @@ const BLOCKS: readonly (readonly [channels: number, stride: number])[] = [
 
 /**
  * Channels at width multiplier α, rounded as TF-slim's reference
- * implementation does: `max(floor(channels · α), 8)`.
+ * implementation does: `max(floor(channels · α), 8)`. Throws
+ * {@link ModelOptionError} unless `channels` is a positive integer and α is in
+ * (0, `MAX_ALPHA`].
  *
  * @example
  * ```ts
@@ -78,14 +99,19 @@ const BLOCKS: readonly (readonly [channels: number, stride: number])[] = [
  * ```
  */
 export function mobilenetChannels(channels: number, alpha: number): number {
-  return Math.max(Math.floor(channels * alpha), 8);
+  return Math.max(Math.floor(positiveInteger("channels", channels) * checkAlpha(alpha)), 8);
 }
 
 /**
  * Builds MobileNet v1: 3×3/s2 conv (32α) → 13 depthwise-separable blocks
  * (3×3 depthwise + BN + act, 1×1 pointwise + BN + act) → global average pool
  * → fully connected. The graph's output is the logits (softmax is left to
- * the caller). Bad options throw {@link ModelOptionError}.
+ * the caller). With no options it is the paper's 1.0-224 network.
+ *
+ * @throws {ModelOptionError} `options` is not an object (`options = null`),
+ *   has an unknown key (`options.alpha_`), or an option is out of range —
+ *   including a resolution at which, for α > 1, the largest activation would
+ *   exceed core's `MAX_ELEMENTS` (field `resolution`).
  *
  * @example
  * ```ts
@@ -96,22 +122,18 @@ export function mobilenetChannels(channels: number, alpha: number): number {
  * assert(model.graph.nodes.length === 1 + 13 * 2 + 2);
  * ```
  */
-export function mobilenetV1(options: MobileNetV1Options): Model {
-  const alpha = options.alpha;
-  if (typeof alpha !== "number" || !Number.isFinite(alpha) || alpha <= 0) {
-    throw new ModelOptionError("alpha", alpha, "must be a positive finite number");
-  }
-  const size = checkResolution(options.resolution);
-  const classes = positiveInteger("classes", options.classes ?? 1000);
-  const activation: Activation = oneOf("activation", options.activation ?? "relu6", [
+export function mobilenetV1(options?: MobileNetV1Options): Model {
+  const o = validateOptions<MobileNetV1Options>("options", options, OPTION_KEYS, ModelOptionError);
+  const alpha = checkAlpha(orDefault(o.alpha, 1));
+  const size = checkResolution(orDefault(o.resolution, 224));
+  const classes = checkClasses(orDefault(o.classes, 1000));
+  const activation: Activation = oneOf("activation", orDefault(o.activation, "relu6"), [
     "relu6",
     "relu",
   ]);
-  const paddingRule = oneOf("padding", options.padding ?? "symmetric", ["symmetric", "same"]);
-  const epsilon = options.batchNormEpsilon ?? 1e-3;
-  if (typeof epsilon !== "number" || !(epsilon >= 0)) {
-    throw new ModelOptionError("batchNormEpsilon", epsilon, "must be a non-negative number");
-  }
+  const paddingRule = oneOf("padding", orDefault(o.padding, "symmetric"), ["symmetric", "same"]);
+  const epsilon = checkEpsilon("batchNormEpsilon", orDefault(o.batchNormEpsilon, 1e-3));
+  const seed = checkSeed("seed", orDefault(o.seed, 1));
   const padding: Padding = paddingRule === "same" ? "same" : [1, 1, 1, 1];
 
   const stem = mobilenetChannels(32, alpha);
@@ -129,9 +151,13 @@ export function mobilenetV1(options: MobileNetV1Options): Model {
     inputs: [GRAPH_INPUT],
   }];
   let channels = stem;
+  let spatial = size / 2;
+  activationFits(spatial * spatial * stem, "conv1", size);
   BLOCKS.forEach(([width, stride], i) => {
     const block = `block${i + 1}`;
     const out = mobilenetChannels(width, alpha);
+    spatial /= stride;
+    activationFits(spatial * spatial * out, `${block}.pointwise`, size);
     layers.push({
       name: `${block}.depthwise`,
       descriptor: depthwiseConv2d({ channels, kernel: 3, stride, padding, bias: true, activation }),
@@ -169,5 +195,5 @@ export function mobilenetV1(options: MobileNetV1Options): Model {
       activation,
       padding: paddingRule,
     },
-  }, { seed: checkSeed(options.seed ?? 1) });
+  }, { seed });
 }

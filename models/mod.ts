@@ -5,6 +5,13 @@
  * runs one on any backend; `@mobileops/models/testing` holds a backend to
  * the float64 reference network by network.
  *
+ * Every entry point validates its arguments: a bad builder option, an
+ * unknown option key or an argument of the wrong type throws
+ * {@link ModelOptionError}, a bad weights file or parameter set
+ * {@link SafetensorsError}, each naming the field and the value. The
+ * builders' defaults and maxima (`MAX_ALPHA`, `MAX_RESOLUTION`,
+ * `MAX_CLASSES`) are in docs/models.md.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -24,3 +31,4 @@ export * from "./summary.ts";
 export * from "./safetensors.ts";
 export * from "./paper.ts";
 export * from "./factorization.ts";
+export { MAX_ALPHA, MAX_CLASSES, MAX_RESOLUTION } from "./options.ts";

@@ -14,6 +14,8 @@ import {
   type OpDescriptor,
   type Shape,
   shapeSize,
+  validateDescriptor,
+  validateOptions,
 } from "@mobileops/core";
 import {
   type CompiledModel,
@@ -21,8 +23,10 @@ import {
   type GraphNode,
   inferGraphShapes,
   type ModelGraph,
+  withFieldPrefix,
 } from "@mobileops/graph";
-import { SafetensorsError } from "./errors.ts";
+import { ModelOptionError, SafetensorsError } from "./errors.ts";
+import { epsilon as checkEpsilon, seed as checkSeed } from "./options.ts";
 import { uniformGenerator } from "./random.ts";
 
 /**
@@ -61,7 +65,9 @@ export type WeightsOrigin =
 /**
  * The parameter tensors a layer owns: name and shape, in a fixed order
  * (convolutions: OHWI weight, then BatchNorm γ, β, mean, variance; fully
- * connected: `[out, in]` weight, then bias).
+ * connected: `[out, in]` weight, then bias). Throws {@link ModelOptionError}
+ * when `layer` is not an object with a string `name`, and core's
+ * `DescriptorError` for a descriptor core refuses.
  *
  * @example
  * ```ts
@@ -78,7 +84,10 @@ export type WeightsOrigin =
  * ```
  */
 export function layerParameterShapes(layer: LayerSpec): { name: string; shape: Shape }[] {
-  const d = layer.descriptor;
+  if (layer === null || typeof layer !== "object" || typeof layer.name !== "string") {
+    throw new ModelOptionError("layer", layer, "must be a layer { name, descriptor, inputs }");
+  }
+  const d = validateDescriptor(layer.descriptor);
   if (d.op === "conv2d") {
     const channels = [d.outChannels];
     return [
@@ -204,27 +213,74 @@ export class Model {
   #parameters?: ReadonlyMap<string, ParameterTensor>;
 
   /**
-   * Validates the structure (throws `GraphError` from `@mobileops/graph`, or
-   * core's `ShapeError`), then takes `weights`: seeded random parameters, or a
-   * parameter set checked against {@link Model.parameterShapes} (throws
-   * {@link SafetensorsError} naming the tensor).
+   * Validates the definition and the structure, then takes `weights`: seeded
+   * random parameters, or a parameter set checked against
+   * {@link Model.parameterShapes}. A loaded set is folded at once, so
+   * BatchNorm statistics that cannot fold fail here rather than at compile.
+   *
+   * @throws {ModelOptionError} `definition` or `weights` is not an object of
+   *   the documented keys, or a field of either has the wrong type
+   *   (`definition.batchNormEpsilon`, `definition.layers[3].descriptor.bias`,
+   *   `weights.seed`…); convolutions and the classifier must have `bias: true`.
+   * @throws {GraphError | ShapeError | DescriptorError} A malformed
+   *   structure, as `inferGraphShapes` of `@mobileops/graph` reports it.
+   * @throws {SafetensorsError} A parameter missing, unexpected, mis-shaped or
+   *   holding a non-finite value (`conv1.bn.gamma[0] = NaN: must be finite`),
+   *   or labels that are not one string per class.
+   * @throws {WeightsError} BatchNorm statistics that cannot fold (core's
+   *   `foldBatchNorm`), named by the parameter: `conv1.bn.variance[3]`.
    */
   constructor(definition: ModelDefinition, weights: ModelWeights) {
+    checkDefinition(definition);
     this.definition = definition;
     inferGraphShapes(this.#structure());
+    validateOptions(
+      "weights",
+      weights,
+      ["seed", "parameters", "source", "labels"],
+      ModelOptionError,
+    );
+    if (weights === undefined) {
+      throw new ModelOptionError(
+        "weights",
+        weights,
+        "is required: { seed } or { parameters, source }",
+      );
+    }
     if ("seed" in weights) {
-      this.weightsOrigin = { kind: "random", seed: weights.seed };
-    } else {
-      this.#parameters = checkedParameters(this, weights.parameters);
-      this.weightsOrigin = { kind: "loaded", source: weights.source };
-      if (weights.labels !== undefined && weights.labels.length !== this.classes) {
-        throw new SafetensorsError(
-          "labels",
-          `${weights.labels.length} labels`,
-          `${this.name} has ${this.classes} classes`,
+      if (Object.keys(weights).length !== 1) {
+        throw new ModelOptionError(
+          "weights",
+          weights,
+          "is either { seed } or { parameters, source, labels? }",
         );
       }
+      this.weightsOrigin = { kind: "random", seed: checkSeed("weights.seed", weights.seed) };
+    } else {
+      if (typeof weights.source !== "string") {
+        throw new ModelOptionError(
+          "weights.source",
+          weights.source,
+          "must be a string naming where the parameters came from",
+        );
+      }
+      this.#parameters = checkedParameters(this, weights.parameters);
+      this.weightsOrigin = { kind: "loaded", source: weights.source };
+      const labels: unknown = weights.labels;
+      if (labels !== undefined) {
+        if (!Array.isArray(labels) || labels.some((label) => typeof label !== "string")) {
+          throw new SafetensorsError("labels", labels, "must be an array of strings");
+        }
+        if (labels.length !== this.classes) {
+          throw new SafetensorsError(
+            "labels",
+            `${labels.length} labels`,
+            `${this.name} has ${this.classes} classes`,
+          );
+        }
+      }
       this.labels = weights.labels;
+      this.#graph = this.#fold();
     }
   }
 
@@ -288,7 +344,8 @@ export class Model {
 
   /**
    * A copy of this model with `parameters` instead of its own; see the
-   * constructor for the checks.
+   * constructor for the checks (`parameters` must be a Map, `origin` a
+   * `{ source, labels? }` object).
    *
    * @example
    * ```ts
@@ -305,32 +362,52 @@ export class Model {
     parameters: ReadonlyMap<string, ParameterTensor>,
     origin: { source: string; labels?: readonly string[] },
   ): Model {
-    return new Model(this.definition, { parameters, ...origin });
+    validateOptions("origin", origin, ["source", "labels"], ModelOptionError);
+    if (origin === undefined) {
+      throw new ModelOptionError("origin", origin, "is required: { source, labels? }");
+    }
+    return new Model(this.definition, {
+      parameters,
+      source: origin.source,
+      ...(origin.labels === undefined ? {} : { labels: origin.labels }),
+    });
   }
 
   /**
    * The runnable graph: BatchNorm folded into each convolution (computed
-   * once, then cached). Plain data, ready for converters.
+   * once, then cached). Plain data, ready for converters. A fold that core's
+   * `foldBatchNorm` refuses throws its `WeightsError` with the layer's
+   * parameter as field (`conv1.bn.variance[3]`).
    */
   get graph(): ModelGraph {
-    this.#graph ??= Object.freeze({
+    this.#graph ??= this.#fold();
+    return this.#graph;
+  }
+
+  #fold(): ModelGraph {
+    return Object.freeze({
       ...this.#structure(),
       nodes: Object.freeze(this.definition.layers.map((layer) => this.#node(layer))),
     });
-    return this.#graph;
   }
 
   #node(layer: LayerSpec): GraphNode {
     const { name, descriptor, inputs } = layer;
     const p = (suffix: string) => this.parameters.get(`${name}.${suffix}`)!.data;
     if (descriptor.op === "conv2d") {
-      const weights = foldBatchNorm({ filter: p("weight") }, {
-        gamma: p("bn.gamma"),
-        beta: p("bn.beta"),
-        mean: p("bn.mean"),
-        variance: p("bn.variance"),
-        epsilon: this.definition.batchNormEpsilon,
-      });
+      let weights;
+      try {
+        weights = foldBatchNorm({ filter: p("weight") }, {
+          gamma: p("bn.gamma"),
+          beta: p("bn.beta"),
+          mean: p("bn.mean"),
+          variance: p("bn.variance"),
+          epsilon: this.definition.batchNormEpsilon,
+        });
+      } catch (error) {
+        // Core names `bn.gamma[i]`; with the layer in front it is the parameter's own name.
+        throw withFieldPrefix(error, `${name}.`);
+      }
       return Object.freeze({ name, descriptor, inputs, weights });
     }
     if (descriptor.op === "fullyConnected") {
@@ -346,7 +423,10 @@ export class Model {
 
   /**
    * Prepares every kernel on `backend` once and plans the activation
-   * buffers; see {@link CompiledModel}.
+   * buffers; see {@link CompiledModel}. Throws what `compileGraph` throws:
+   * core's `InvalidArgumentError` for a `backend` that is not a Backend, and
+   * the backend's refusal of a layer with the layer in the field
+   * (`nodes["conv1"].weights.filter[0]`).
    *
    * @example
    * ```ts
@@ -365,10 +445,67 @@ export class Model {
   }
 }
 
+const DEFINITION_KEYS = ["name", "inputShape", "layers", "batchNormEpsilon", "config"];
+const LAYER_KEYS = ["name", "descriptor", "inputs", "endsResidualBranch"];
+
+/**
+ * What the structure check (`inferGraphShapes`) does not see: the types of
+ * the definition's own fields, and that every layer with parameters has the
+ * bias its folded or fully connected weights bring.
+ */
+function checkDefinition(definition: ModelDefinition): void {
+  validateOptions("definition", definition, DEFINITION_KEYS, ModelOptionError);
+  if (definition === undefined) {
+    throw new ModelOptionError(
+      "definition",
+      definition,
+      "is required: { name, inputShape, layers, batchNormEpsilon, config }",
+    );
+  }
+  const layers: unknown = definition.layers;
+  if (!Array.isArray(layers) || layers.length === 0) {
+    throw new ModelOptionError("definition.layers", layers, "must be a non-empty array of layers");
+  }
+  layers.forEach((layer: LayerSpec | undefined, i) => {
+    const field = `definition.layers[${i}]`;
+    validateOptions(field, layer, LAYER_KEYS, ModelOptionError);
+    if (layer === undefined) throw new ModelOptionError(field, layer, "must be a layer");
+    const ends: unknown = layer.endsResidualBranch;
+    if (ends !== undefined && typeof ends !== "boolean") {
+      throw new ModelOptionError(`${field}.endsResidualBranch`, ends, "must be a boolean");
+    }
+    const d = layer.descriptor as OpDescriptor | null | undefined;
+    if ((d?.op === "conv2d" || d?.op === "fullyConnected") && d.bias !== true) {
+      throw new ModelOptionError(
+        `${field}.descriptor.bias`,
+        d.bias,
+        "must be true: a convolution's BatchNorm folds into it, a classifier has one",
+      );
+    }
+  });
+  checkEpsilon("definition.batchNormEpsilon", definition.batchNormEpsilon);
+  const config: unknown = definition.config;
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new ModelOptionError("definition.config", config, "must be an object of options");
+  }
+  for (const [key, value] of Object.entries(config)) {
+    if (!["string", "number", "boolean"].includes(typeof value)) {
+      throw new ModelOptionError(
+        `definition.config.${key}`,
+        value,
+        "must be a string, number or boolean",
+      );
+    }
+  }
+}
+
 function checkedParameters(
   model: Model,
   parameters: ReadonlyMap<string, ParameterTensor>,
 ): Map<string, ParameterTensor> {
+  if (!(parameters instanceof Map)) {
+    throw new SafetensorsError("parameters", parameters, "must be a Map of name → { shape, data }");
+  }
   const wanted = model.parameterShapes();
   const names = new Set(wanted.map((spec) => spec.name));
   for (const name of parameters.keys()) {
@@ -382,17 +519,22 @@ function checkedParameters(
     if (tensor === undefined) {
       throw new SafetensorsError(name, "missing", `${model.name} needs [${shape.join(", ")}]`);
     }
+    const given: unknown = tensor?.shape;
     if (
-      tensor.shape.length !== shape.length || tensor.shape.some((dim, i) => dim !== shape[i]) ||
+      !Array.isArray(given) || given.length !== shape.length ||
+      given.some((dim, i) => dim !== shape[i]) ||
       !(tensor.data instanceof Float32Array) || tensor.data.length !== shapeSize(shape)
     ) {
       throw new SafetensorsError(
         name,
-        tensor.shape,
+        given ?? tensor,
         `must be float32 of shape [${shape.join(", ")}] in ${model.name}`,
       );
     }
-    checked.set(name, { shape, data: tensor.data });
+    const data: Float32Array = tensor.data;
+    const bad = data.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) throw new SafetensorsError(`${name}[${bad}]`, data[bad], "must be finite");
+    checked.set(name, { shape, data });
   }
   return checked;
 }

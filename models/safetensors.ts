@@ -10,8 +10,8 @@
  */
 
 import { type Shape, shapeSize } from "@mobileops/core";
-import { SafetensorsError } from "./errors.ts";
-import type { Model, ParameterTensor } from "./model.ts";
+import { ModelOptionError, SafetensorsError } from "./errors.ts";
+import { Model, type ParameterTensor } from "./model.ts";
 
 /** A decoded file: float32 tensors by name, and the header's metadata. */
 export interface SafetensorsContents {
@@ -27,7 +27,11 @@ const BYTES_PER_ELEMENT: Readonly<Record<string, number>> = { F64: 8, F32: 4, F1
 const MAX_HEADER_BYTES = 100_000_000;
 
 /**
- * Writes float32 tensors (in the map's order) and string metadata.
+ * Writes float32 tensors (in the map's order) and string metadata. Throws
+ * {@link SafetensorsError} naming the tensor or key when `tensors` is not a
+ * Map of `{ shape, data: Float32Array }` whose shape is a list of
+ * non-negative integers matching the data, a name is empty or
+ * `__metadata__`, or `metadata` is not an object of strings.
  *
  * @example
  * ```ts
@@ -45,10 +49,25 @@ export function encodeSafetensors(
   tensors: ReadonlyMap<string, ParameterTensor>,
   metadata: Readonly<Record<string, string>> = {},
 ): Uint8Array {
+  if (!(tensors instanceof Map)) {
+    throw new SafetensorsError("tensors", tensors, "must be a Map of name → { shape, data }");
+  }
+  checkMetadata(metadata);
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
-  for (const [name, tensor] of tensors) {
+  for (const [name, tensor] of tensors as ReadonlyMap<unknown, ParameterTensor | null>) {
+    if (typeof name !== "string" || name === "" || name === "__metadata__") {
+      throw new SafetensorsError(
+        "tensors",
+        name,
+        "a tensor's name must be a non-empty string other than __metadata__",
+      );
+    }
+    if (tensor === null || typeof tensor !== "object" || !(tensor.data instanceof Float32Array)) {
+      throw new SafetensorsError(`${name}.data`, tensor?.data ?? tensor, "must be a Float32Array");
+    }
+    checkShape(name, tensor.shape);
     if (tensor.data.length !== shapeSize(tensor.shape)) {
       throw new SafetensorsError(name, tensor.shape, `does not match ${tensor.data.length} values`);
     }
@@ -96,6 +115,17 @@ function toFloat32(dtype: string, view: DataView, count: number): Float32Array {
   return out;
 }
 
+function checkMetadata(metadata: unknown): void {
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+    throw new SafetensorsError("metadata", metadata, "must be an object of strings");
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== "string") {
+      throw new SafetensorsError(`metadata.${key}`, value, "must be a string");
+    }
+  }
+}
+
 function checkShape(name: string, shape: unknown): Shape {
   if (
     !Array.isArray(shape) ||
@@ -127,7 +157,10 @@ function checkShape(name: string, shape: unknown): Shape {
  * ```
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
-  if (!(bytes instanceof Uint8Array) || bytes.length < 8) {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new SafetensorsError("file", bytes, "must be a Uint8Array of the file's bytes");
+  }
+  if (bytes.length < 8) {
     throw new SafetensorsError("file", bytes, "is too short for the 8-byte header length");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -157,7 +190,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
   const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (entry === null || typeof entry !== "object") {
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
         throw new SafetensorsError(name, entry, "must be an object of strings");
       }
       for (const [key, value] of Object.entries(entry)) {
@@ -220,7 +253,8 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
 /**
  * Saves a model's unfolded parameters (names as in `model.parameterShapes()`)
  * with the model's name and, when it has them, its labels (as a JSON array
- * in metadata `labels`).
+ * in metadata `labels`). Throws {@link ModelOptionError} when `model` is not
+ * a {@link Model}.
  *
  * @example
  * ```ts
@@ -232,15 +266,20 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
  * ```
  */
 export function saveSafetensors(model: Model): Uint8Array {
+  checkModel(model);
   const metadata: Record<string, string> = { model: model.name };
   if (model.labels !== undefined) metadata.labels = JSON.stringify(model.labels);
   return encodeSafetensors(model.parameters, metadata);
 }
 
 /**
- * Returns `model` with the parameters of a safetensors file. Missing,
- * unexpected or mis-shaped tensors, and labels that are not a JSON array of
- * one string per class, throw {@link SafetensorsError}.
+ * Returns `model` with the parameters of a safetensors file. A malformed
+ * file, missing, unexpected, mis-shaped or non-finite tensors
+ * (`conv1.bn.gamma[0] = NaN: must be finite`), and labels that are not a JSON
+ * array of one string per class throw {@link SafetensorsError}; BatchNorm
+ * statistics that cannot fold throw core's `WeightsError` named by the
+ * parameter (`conv1.bn.variance[3]`); a `model` that is not a {@link Model},
+ * or a `source` that is not a string, throws {@link ModelOptionError}.
  *
  * @example
  * ```ts
@@ -254,6 +293,10 @@ export function saveSafetensors(model: Model): Uint8Array {
  * ```
  */
 export function loadSafetensors(model: Model, bytes: Uint8Array, source = "safetensors"): Model {
+  checkModel(model);
+  if (typeof source !== "string") {
+    throw new ModelOptionError("source", source, "must be a string naming the file");
+  }
   const { tensors, metadata } = decodeSafetensors(bytes);
   let labels: string[] | undefined;
   if (metadata.labels !== undefined) {
@@ -271,4 +314,14 @@ export function loadSafetensors(model: Model, bytes: Uint8Array, source = "safet
     }
   }
   return model.withParameters(tensors, { source, labels });
+}
+
+function checkModel(model: Model): void {
+  if (!(model instanceof Model)) {
+    throw new ModelOptionError(
+      "model",
+      model,
+      "must be a Model (from mobilenetV1 or shufflenetV1)",
+    );
+  }
 }

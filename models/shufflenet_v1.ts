@@ -15,12 +15,17 @@ import {
   globalAvgPool,
   maxPool2d,
   pointwiseConv2d,
+  validateOptions,
 } from "@mobileops/core";
 import { ModelOptionError } from "./errors.ts";
 import { GRAPH_INPUT } from "@mobileops/graph";
 import { type LayerSpec, Model } from "./model.ts";
 import {
+  boolean,
+  classes as checkClasses,
+  epsilon as checkEpsilon,
   oneOf,
+  orDefault,
   positiveInteger,
   resolution as checkResolution,
   seed as checkSeed,
@@ -31,15 +36,39 @@ export type ShuffleNetGroups = 1 | 2 | 3 | 4 | 8;
 /** The width scales of the paper's Table 2. */
 export type ShuffleNetScale = 0.25 | 0.5 | 1 | 1.5 | 2;
 
-/** Options of {@link shufflenetV1}. */
+/**
+ * Every group count {@link shufflenetV1} accepts (Table 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SHUFFLENET_GROUPS } from "@mobileops/models";
+ * assert(SHUFFLENET_GROUPS.includes(8));
+ * ```
+ */
+export const SHUFFLENET_GROUPS: readonly ShuffleNetGroups[] = Object.freeze([1, 2, 3, 4, 8]);
+
+/**
+ * Every width scale {@link shufflenetV1} accepts (Table 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SHUFFLENET_SCALES } from "@mobileops/models";
+ * assert(SHUFFLENET_SCALES.includes(0.5));
+ * ```
+ */
+export const SHUFFLENET_SCALES: readonly ShuffleNetScale[] = Object.freeze([0.25, 0.5, 1, 1.5, 2]);
+
+/** Options of {@link shufflenetV1}; every one has a default. */
 export interface ShuffleNetV1Options {
-  /** Groups g of the 1×1 group convolutions and the channel shuffle: 1, 2, 3, 4 or 8. */
-  groups: ShuffleNetGroups;
-  /** Width scale s (the paper's "ShuffleNet s×"). */
-  scale: ShuffleNetScale;
-  /** Input height = width; a multiple of 32. */
-  resolution: number;
-  /** Default 1000. */
+  /** Groups g of the 1×1 group convolutions and the channel shuffle: 1, 2, 3, 4 or 8. Default 3. */
+  groups?: ShuffleNetGroups;
+  /** Width scale s (the paper's "ShuffleNet s×"): 0.25, 0.5, 1, 1.5 or 2. Default 1. */
+  scale?: ShuffleNetScale;
+  /** Input height = width; a multiple of 32 up to 4096 (`MAX_RESOLUTION`). Default 224. */
+  resolution?: number;
+  /** Up to 65,536 (`MAX_CLASSES`). Default 1000. */
   classes?: number;
   /**
    * conv1's output channels. Default: 12/12/24/24/48 at 0.25×/0.5×/1×/1.5×/2×
@@ -54,11 +83,22 @@ export interface ShuffleNetV1Options {
    * trained with it) does.
    */
   countIncludePad?: boolean;
-  /** Seed of the random initial weights. Default 1. */
+  /** Seed of the random initial weights, a safe integer. Default 1. */
   seed?: number;
-  /** BatchNorm ε used when folding. Default 1e-5 (PyTorch). */
+  /** BatchNorm ε used when folding, finite and ≥ 0. Default 1e-5 (PyTorch). */
   batchNormEpsilon?: number;
 }
+
+const OPTION_KEYS = [
+  "groups",
+  "scale",
+  "resolution",
+  "classes",
+  "conv1Channels",
+  "countIncludePad",
+  "seed",
+  "batchNormEpsilon",
+];
 
 /** Stage 2 output channels at 1× (Table 1), by groups. */
 const STAGE2_WIDTH: Readonly<Record<ShuffleNetGroups, number>> = {
@@ -83,6 +123,8 @@ const UNITS_PER_STAGE = [4, 8, 4] as const;
  * Stage 2's output channels at scale s: Table 1's width × s, rounded to the
  * nearest multiple of 4·groups (the bottleneck is a quarter of the width and
  * must split into `groups`). Exact for every width the paper reports.
+ * Throws {@link ModelOptionError} for a group count or scale not in the
+ * tables.
  *
  * @example
  * ```ts
@@ -92,6 +134,8 @@ const UNITS_PER_STAGE = [4, 8, 4] as const;
  * ```
  */
 export function shufflenetStage2Width(groups: ShuffleNetGroups, scale: ShuffleNetScale): number {
+  oneOf("groups", groups, SHUFFLENET_GROUPS);
+  oneOf("scale", scale, SHUFFLENET_SCALES);
   const quantum = 4 * groups;
   return Math.max(quantum, Math.round((STAGE2_WIDTH[groups] * scale) / quantum) * quantum);
 }
@@ -99,8 +143,13 @@ export function shufflenetStage2Width(groups: ShuffleNetGroups, scale: ShuffleNe
 /**
  * Builds ShuffleNet v1: conv1 3×3/s2 + BN + ReLU → max pool 3×3/s2 →
  * stages 2–4 of 4/8/4 units → global average pool → fully connected. The
- * graph's output is the logits (no softmax). Bad options throw
- * {@link ModelOptionError}.
+ * graph's output is the logits (no softmax). With no options it is the
+ * paper's 1× g = 3 network at 224.
+ *
+ * @throws {ModelOptionError} `options` is not an object (`options = null`),
+ *   has an unknown key (`options.stage2Channel`), or an option is out of its
+ *   table or range. Every allowed configuration's activations and weights fit
+ *   core's `MAX_ELEMENTS`.
  *
  * A unit is: 1×1 group conv to a bottleneck of ¼ the unit's output channels
  * (+ BN + ReLU; not grouped in Stage 2's first unit) → channel shuffle →
@@ -118,25 +167,21 @@ export function shufflenetStage2Width(groups: ShuffleNetGroups, scale: ShuffleNe
  * assert(model.parameters.get("stage4.unit4.expand.weight")!.shape.join() === "960,1,1,80");
  * ```
  */
-export function shufflenetV1(options: ShuffleNetV1Options): Model {
-  const groups = oneOf<ShuffleNetGroups>("groups", options.groups, [1, 2, 3, 4, 8]);
-  const scale = oneOf<ShuffleNetScale>("scale", options.scale, [0.25, 0.5, 1, 1.5, 2]);
-  const size = checkResolution(options.resolution);
-  const classes = positiveInteger("classes", options.classes ?? 1000);
-  const countIncludePad = options.countIncludePad ?? true;
-  if (typeof countIncludePad !== "boolean") {
-    throw new ModelOptionError("countIncludePad", countIncludePad, "must be a boolean");
-  }
-  const epsilon = options.batchNormEpsilon ?? 1e-5;
-  if (typeof epsilon !== "number" || !(epsilon >= 0)) {
-    throw new ModelOptionError("batchNormEpsilon", epsilon, "must be a non-negative number");
-  }
+export function shufflenetV1(options?: ShuffleNetV1Options): Model {
+  const o = validateOptions<ShuffleNetV1Options>("options", options, OPTION_KEYS, ModelOptionError);
+  const groups = oneOf("groups", orDefault(o.groups, 3), SHUFFLENET_GROUPS);
+  const scale = oneOf("scale", orDefault(o.scale, 1), SHUFFLENET_SCALES);
+  const size = checkResolution(orDefault(o.resolution, 224));
+  const classes = checkClasses(orDefault(o.classes, 1000));
+  const countIncludePad = boolean("countIncludePad", orDefault(o.countIncludePad, true));
+  const epsilon = checkEpsilon("batchNormEpsilon", orDefault(o.batchNormEpsilon, 1e-5));
+  const seed = checkSeed("seed", orDefault(o.seed, 1));
   const width = shufflenetStage2Width(groups, scale);
   let stem = CONV1_WIDTH[scale];
-  if (options.conv1Channels === undefined) {
+  if (o.conv1Channels === undefined) {
     while ((width - stem) % groups !== 0) stem++;
   } else {
-    stem = positiveInteger("conv1Channels", options.conv1Channels);
+    stem = positiveInteger("conv1Channels", o.conv1Channels);
     if (stem >= width || (width - stem) % groups !== 0) {
       throw new ModelOptionError(
         "conv1Channels",
@@ -268,5 +313,5 @@ export function shufflenetV1(options: ShuffleNetV1Options): Model {
       conv1Channels: stem,
       countIncludePad,
     },
-  }, { seed: checkSeed(options.seed ?? 1) });
+  }, { seed });
 }

@@ -14,6 +14,7 @@ import {
   shapeSize,
 } from "@mobileops/core";
 import { inferGraphShapes, type ModelGraph, planBuffers } from "@mobileops/graph";
+import { ModelOptionError } from "./errors.ts";
 
 /** One layer's row. */
 export interface SummaryRow {
@@ -73,7 +74,9 @@ function describeOp(descriptor: OpDescriptor): string {
 /**
  * Computes the cost of every node of `model.graph` (anything with a
  * `graph`, or a graph itself) with core's `opCost`, which counts a
- * multiply-add per filter tap per output, as the papers do.
+ * multiply-add per filter tap per output, as the papers do. Throws
+ * {@link ModelOptionError} when `model` is neither, and what
+ * `inferGraphShapes` throws for a malformed graph.
  *
  * @example
  * ```ts
@@ -84,6 +87,13 @@ function describeOp(descriptor: OpDescriptor): string {
  * ```
  */
 export function summary(model: { readonly graph: ModelGraph } | ModelGraph): ModelSummary {
+  if (model === null || typeof model !== "object" || !("nodes" in model || "graph" in model)) {
+    throw new ModelOptionError(
+      "model",
+      model,
+      "must be a Model (or anything with a graph) or a ModelGraph",
+    );
+  }
   const graph = "nodes" in model ? model : model.graph;
   const shapes = inferGraphShapes(graph);
   const rows = graph.nodes.map((node): SummaryRow => {
@@ -118,7 +128,8 @@ export function summary(model: { readonly graph: ModelGraph } | ModelGraph): Mod
 
 /**
  * Formats a number of multiply-adds or parameters the way the papers do:
- * `569.0M`, `4.23M`, `41.9K`.
+ * `569.0M`, `4.23M`, `41.9K`. Throws {@link ModelOptionError} unless `value`
+ * is a finite non-negative number.
  *
  * @example
  * ```ts
@@ -128,6 +139,7 @@ export function summary(model: { readonly graph: ModelGraph } | ModelGraph): Mod
  * ```
  */
 export function formatCount(value: number): string {
+  count("value", value);
   if (value >= 1e8) return `${(value / 1e6).toFixed(1)}M`;
   if (value >= 1e6) return `${(value / 1e6).toFixed(3)}M`;
   if (value >= 1e3) return `${(value / 1e3).toFixed(1)}K`;
@@ -135,7 +147,8 @@ export function formatCount(value: number): string {
 }
 
 /**
- * Renders a summary as an aligned text table with a totals line.
+ * Renders a summary as an aligned text table with a totals line. Throws
+ * {@link ModelOptionError} when `s` does not have a summary's fields.
  *
  * @example
  * ```ts
@@ -146,6 +159,14 @@ export function formatCount(value: number): string {
  * ```
  */
 export function formatSummaryTable(s: ModelSummary): string {
+  const fields = s as unknown as Record<string, unknown> | null;
+  if (
+    fields === null || typeof fields !== "object" || typeof fields.name !== "string" ||
+    !Array.isArray(fields.inputShape) || !Array.isArray(fields.rows) ||
+    fields.totals === null || typeof fields.totals !== "object"
+  ) {
+    throw new ModelOptionError("summary", s, "must be what summary() returns");
+  }
   const header = ["layer", "op", "output", "mult-adds", "params", "activation"];
   const cells = s.rows.map((row) => [
     row.name,
@@ -179,7 +200,8 @@ export function formatSummaryTable(s: ModelSummary): string {
 }
 
 /**
- * Bytes as `KiB`/`MiB` with one decimal.
+ * Bytes as `KiB`/`MiB` with one decimal. Throws {@link ModelOptionError}
+ * unless `bytes` is a finite non-negative number.
  *
  * @example
  * ```ts
@@ -189,7 +211,14 @@ export function formatSummaryTable(s: ModelSummary): string {
  * ```
  */
 export function formatBytes(bytes: number): string {
+  count("bytes", bytes);
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+function count(field: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new ModelOptionError(field, value, "must be a finite non-negative number");
+  }
 }

@@ -16,11 +16,19 @@
 
 import assert from "node:assert/strict";
 import { randomFloat32, reference, seededRandom, withinTolerance } from "@mobileops/conformance";
-import type { Backend, Tensor } from "@mobileops/core";
+import {
+  type Backend,
+  InvalidArgumentError,
+  ShapeError,
+  shapeSize,
+  type Tensor,
+  validateOptions,
+} from "@mobileops/core";
 import { GRAPH_INPUT, lastUses } from "@mobileops/graph";
 import { referenceForward } from "@mobileops/graph/reference";
+import { ModelOptionError } from "./errors.ts";
 import { mobilenetV1 } from "./mobilenet_v1.ts";
-import type { Model } from "./model.ts";
+import { Model } from "./model.ts";
 import { shufflenetV1 } from "./shufflenet_v1.ts";
 
 /** How one layer compared with the reference. */
@@ -56,7 +64,10 @@ export interface ModelCheck {
 /**
  * Runs `model` on `backend` layer by layer and through its compiled form,
  * and compares both with the float64 reference. Throws nothing on a
- * mismatch: read the returned {@link ModelCheck}.
+ * mismatch: read the returned {@link ModelCheck}. Throws
+ * {@link ModelOptionError} when `model` is not a `Model`, core's
+ * `InvalidArgumentError` when `backend` is not a Backend, and core's
+ * `ShapeError` unless `input` is a Float32Array of the model's input size.
  *
  * @example
  * ```ts
@@ -75,6 +86,23 @@ export async function checkModel(
   backend: Backend,
   input: Float32Array,
 ): Promise<ModelCheck> {
+  if (!(model instanceof Model)) {
+    throw new ModelOptionError(
+      "model",
+      model,
+      "must be a Model (from mobilenetV1 or shufflenetV1)",
+    );
+  }
+  checkBackend(backend);
+  if (!(input instanceof Float32Array) || input.length !== shapeSize(model.inputShape)) {
+    throw new ShapeError(
+      "input",
+      input,
+      `must be a Float32Array of ${shapeSize(model.inputShape)} values ([${
+        model.inputShape.join(", ")
+      }])`,
+    );
+  }
   const graph = model.graph;
   const uses = lastUses(graph);
   const values = new Map<string, Float32Array>([[GRAPH_INPUT, input]]);
@@ -172,7 +200,9 @@ function assertConforms(check: ModelCheck): void {
  * layer of each small network (and, unless `fullSize: false`, of the
  * full-size ones) within the op-level tolerance, compiled runs identical to
  * layer-by-layer runs, steady-state runs allocating no tensor, and
- * `dispose()` freeing every tensor and kernel it made.
+ * `dispose()` freeing every tensor and kernel it made. Throws
+ * {@link ModelOptionError} for an empty `name`, a `createBackend` that is not
+ * a function, or `options` that are not `{ fullSize?, report? }` booleans.
  *
  * @example
  * ```ts ignore
@@ -184,10 +214,27 @@ function assertConforms(check: ModelCheck): void {
 export function modelConformance(
   name: string,
   createBackend: () => Promise<Backend>,
-  options: ModelConformanceOptions = {},
+  options?: ModelConformanceOptions,
 ): void {
-  const report = options.report ?? true;
-  const networks = [...SMALL_NETWORKS, ...(options.fullSize ?? true ? FULL_SIZE_NETWORKS : [])];
+  if (typeof name !== "string" || name === "") {
+    throw new ModelOptionError("name", name, "must be a non-empty string");
+  }
+  if (typeof createBackend !== "function") {
+    throw new ModelOptionError(
+      "createBackend",
+      createBackend,
+      "must be a function returning a Backend",
+    );
+  }
+  const o = validateOptions<ModelConformanceOptions>(
+    "options",
+    options,
+    ["fullSize", "report"],
+    ModelOptionError,
+  );
+  const report = flag("options.report", o.report);
+  const fullSize = flag("options.fullSize", o.fullSize);
+  const networks = [...SMALL_NETWORKS, ...(fullSize ? FULL_SIZE_NETWORKS : [])];
   for (const [i, build] of networks.entries()) {
     const model = build();
     Deno.test(`${name}: ${model.name} conforms layer by layer`, async () => {
@@ -236,4 +283,22 @@ export function modelConformance(
       assert.equal(after.tensors, before.tensors + 1);
     }
   });
+}
+
+/** A boolean option whose default is `true`. */
+function flag(field: string, value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") throw new ModelOptionError(field, value, "must be a boolean");
+  return value;
+}
+
+/** A Backend is an interface, not a class: check for the methods a check calls. */
+function checkBackend(backend: Backend): void {
+  const methods = backend as unknown as Record<string, unknown> | null;
+  if (
+    methods === null || typeof methods !== "object" ||
+    ["prepare", "run", "upload", "zeros"].some((method) => typeof methods[method] !== "function")
+  ) {
+    throw new InvalidArgumentError("backend", backend, "must be a Backend");
+  }
 }

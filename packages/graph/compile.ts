@@ -6,8 +6,18 @@
  * @module
  */
 
-import { type Backend, type Kernel, type Shape, ShapeError, type Tensor } from "@mobileops/core";
-import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./graph.ts";
+import {
+  type Backend,
+  BackendMismatchError,
+  DisposedError,
+  InvalidArgumentError,
+  type Kernel,
+  type Shape,
+  ShapeError,
+  Tensor,
+} from "@mobileops/core";
+import { withFieldPrefix } from "./errors.ts";
+import { analyzeGraph, GRAPH_INPUT, type ModelGraph, nodeField } from "./graph.ts";
 
 /** Which reusable buffer each node writes, and the buffers' shapes. */
 export interface BufferPlan {
@@ -22,7 +32,8 @@ export interface BufferPlan {
  * node's output takes a free buffer of exactly its shape (backends need the
  * exact shape, not just the size) or a new one; a buffer is freed after the
  * node that last reads it. The output is taken before the node's own inputs
- * are freed, so it never aliases them.
+ * are freed, so it never aliases them. Validates the graph first and throws
+ * what `inferGraphShapes` throws.
  *
  * @example
  * ```ts
@@ -45,8 +56,7 @@ export interface BufferPlan {
  * ```
  */
 export function planBuffers(graph: ModelGraph): BufferPlan {
-  const shapes = inferGraphShapes(graph);
-  const uses = lastUses(graph);
+  const { shapes, uses } = analyzeGraph(graph);
   const buffers: Shape[] = [];
   const assignment = new Map<string, number>();
   const free = new Map<string, number[]>();
@@ -78,9 +88,13 @@ export interface CompiledModel extends Disposable {
   /** The buffer plan; its buffers are allocated once, at compile time. */
   readonly plan: BufferPlan;
   /**
-   * Runs the graph on `input` (a tensor of this backend with the graph's
-   * input shape; throws core's `ShapeError` otherwise) and returns the output
-   * node's tensor.
+   * Runs the graph on `input` (a live tensor of this backend with the graph's
+   * input shape) and returns the output node's tensor.
+   *
+   * @throws {BackendMismatchError} `input` is not a Tensor, or (named by the
+   *   node that reads it, `nodes["conv1"].inputs[0]`) belongs to another backend.
+   * @throws {ShapeError} `input.shape` is not the graph's `inputShape`.
+   * @throws {DisposedError} `input`, the compiled model or its backend was disposed.
    */
   run(input: Tensor): Tensor;
   /** Frees the kernels and the activation buffers. Idempotent. */
@@ -91,6 +105,14 @@ export interface CompiledModel extends Disposable {
  * Prepares each node's kernel on `backend` once and allocates the planned
  * buffers (see {@link planBuffers}). If a kernel fails to prepare, whatever
  * was already made is freed before the error is rethrown.
+ *
+ * @throws {GraphError | ShapeError | DescriptorError} A malformed graph,
+ *   as `inferGraphShapes` reports it.
+ * @throws {InvalidArgumentError} `backend` is not a Backend (field `backend`).
+ * @throws {WeightsError | DescriptorError | UnsupportedError} A node the
+ *   backend refuses to prepare: core's error class, its field prefixed with the
+ *   node, e.g. `nodes["conv1"].weights.filter[0] = NaN: must be finite`, the
+ *   original error as `cause`.
  *
  * @example
  * ```ts
@@ -119,6 +141,7 @@ export interface CompiledModel extends Disposable {
  */
 export async function compileGraph(graph: ModelGraph, backend: Backend): Promise<CompiledModel> {
   const plan = planBuffers(graph);
+  checkBackend(backend);
   const kernels: Kernel[] = [];
   const buffers: Tensor[] = [];
   const release = () => {
@@ -127,7 +150,11 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
   };
   try {
     for (const node of graph.nodes) {
-      kernels.push(await backend.prepare(node.descriptor, node.weights));
+      try {
+        kernels.push(await backend.prepare(node.descriptor, node.weights));
+      } catch (error) {
+        throw withFieldPrefix(error, nodeField(node.name));
+      }
     }
     for (const shape of plan.buffers) buffers.push(backend.zeros(shape));
   } catch (error) {
@@ -135,6 +162,7 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
     throw error;
   }
   const steps = graph.nodes.map((node, i) => ({
+    node: nodeField(node.name),
     kernel: kernels[i],
     inputs: node.inputs.map((input) => input === GRAPH_INPUT ? -1 : plan.assignment.get(input)!),
     output: buffers[plan.assignment.get(node.name)!],
@@ -147,11 +175,24 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
     backend,
     plan,
     run(input: Tensor): Tensor {
+      if (disposed) throw new DisposedError(`compiled model ${graph.name}`);
+      if (!(input instanceof Tensor)) {
+        throw new BackendMismatchError(
+          "input",
+          input,
+          "is not a Tensor: upload it with backend.upload",
+        );
+      }
+      if (input.disposed) throw new DisposedError("input");
       if (input.shape.length !== wanted.length || input.shape.some((d, i) => d !== wanted[i])) {
         throw new ShapeError("input.shape", input.shape, `must be [${wanted.join(", ")}]`);
       }
       for (const step of steps) {
-        backend.run(step.kernel, step.inputs.map((i) => i < 0 ? input : buffers[i]), step.output);
+        try {
+          backend.run(step.kernel, step.inputs.map((i) => i < 0 ? input : buffers[i]), step.output);
+        } catch (error) {
+          throw withFieldPrefix(error, step.node);
+        }
       }
       return output;
     },
@@ -165,4 +206,21 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
     },
   };
   return compiled;
+}
+
+const BACKEND_METHODS = ["prepare", "run", "zeros", "upload", "download", "dispose"] as const;
+
+/** A Backend is an interface, not a class: check that it has the methods compiling uses. */
+function checkBackend(backend: Backend): void {
+  const methods = backend as unknown as Record<string, unknown> | null;
+  if (
+    methods === null || typeof methods !== "object" ||
+    BACKEND_METHODS.some((method) => typeof methods[method] !== "function")
+  ) {
+    throw new InvalidArgumentError(
+      "backend",
+      backend,
+      "must be a Backend (from createBackend or a backend package's factory)",
+    );
+  }
 }

@@ -4,6 +4,12 @@
  * activation buffer planning, and compilation onto any core `Backend`.
  * Model builders and format importers produce graphs; backends run them.
  *
+ * Every entry point validates its arguments: a malformed graph throws
+ * {@link GraphError} (or core's `ShapeError` / `DescriptorError` about one
+ * node, its field prefixed with the node: `nodes["conv1"].descriptor.kernel`),
+ * and an operator the backend refuses at compile time keeps core's error
+ * class with the node in its field (`nodes["conv1"].weights.filter[0]`).
+ *
  * The float64 executor that serves as the oracle for graph-level checks is
  * a separate entry, `@mobileops/graph/reference`, so this one depends on
  * `@mobileops/core` only.
@@ -33,7 +39,7 @@
  * @module
  */
 
-export { GraphError } from "./errors.ts";
+export { GraphError, withFieldPrefix } from "./errors.ts";
 export {
   GRAPH_INPUT,
   type GraphNode,

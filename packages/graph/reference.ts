@@ -22,13 +22,22 @@
  */
 
 import { reference, type ReferenceResult, type ReferenceTensor } from "@mobileops/conformance";
-import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./graph.ts";
+import { ShapeError, shapeSize, validateWeights } from "@mobileops/core";
+import { withFieldPrefix } from "./errors.ts";
+import { analyzeGraph, GRAPH_INPUT, type ModelGraph, nodeField } from "./graph.ts";
 
 /**
  * Runs every node of `graph` in float64 on `input` (NHWC values of
  * `graph.inputShape`) and returns the output node's result. Intermediate
- * values are dropped as soon as their last reader has run. Throws what
- * {@link inferGraphShapes} throws for a malformed graph.
+ * values are dropped as soon as their last reader has run. Non-finite input
+ * values propagate as IEEE 754 arithmetic makes them.
+ *
+ * @throws {GraphError | ShapeError | DescriptorError} A malformed graph,
+ *   as `inferGraphShapes` reports it.
+ * @throws {ShapeError} `input` is not an array or typed array of numbers
+ *   with exactly the input shape's size.
+ * @throws {WeightsError} A node's weights that core refuses (the same check
+ *   as a backend's `prepare`), named by node: `nodes["fc"].weights.bias`.
  *
  * @example
  * ```ts
@@ -53,8 +62,15 @@ import { GRAPH_INPUT, inferGraphShapes, lastUses, type ModelGraph } from "./grap
  * ```
  */
 export function referenceForward(graph: ModelGraph, input: ArrayLike<number>): ReferenceResult {
-  inferGraphShapes(graph);
-  const uses = lastUses(graph);
+  const { uses, descriptors } = analyzeGraph(graph);
+  checkInput(input, shapeSize(graph.inputShape));
+  graph.nodes.forEach((node, i) => {
+    try {
+      validateWeights(descriptors[i], node.weights);
+    } catch (error) {
+      throw withFieldPrefix(error, nodeField(node.name));
+    }
+  });
   const values = new Map<string, ReferenceTensor>([[GRAPH_INPUT, {
     shape: graph.inputShape,
     data: input,
@@ -62,7 +78,7 @@ export function referenceForward(graph: ModelGraph, input: ArrayLike<number>): R
   let output: ReferenceResult | undefined;
   graph.nodes.forEach((node, i) => {
     const result = reference(
-      node.descriptor,
+      descriptors[i],
       node.weights,
       node.inputs.map((name) => values.get(name)!),
     );
@@ -71,4 +87,22 @@ export function referenceForward(graph: ModelGraph, input: ArrayLike<number>): R
     for (const name of node.inputs) if (uses.get(name) === i) values.delete(name);
   });
   return output!;
+}
+
+function checkInput(input: ArrayLike<number>, size: number): void {
+  const isArray = Array.isArray(input);
+  if (!isArray && !(ArrayBuffer.isView(input) && !(input instanceof DataView))) {
+    throw new ShapeError("input", input, "must be an array or a typed array of numbers");
+  }
+  if (isArray) {
+    const index = (input as unknown[]).findIndex((value) => typeof value !== "number");
+    if (index >= 0) throw new ShapeError(`input[${index}]`, input[index], "must be a number");
+  }
+  if (input.length !== size) {
+    throw new ShapeError(
+      "input.length",
+      input.length,
+      `must equal the input shape's size (${size})`,
+    );
+  }
 }

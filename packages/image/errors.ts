@@ -9,7 +9,9 @@
 import { InvalidArgumentError } from "@mobileops/core";
 
 /**
- * Image bytes could not be decoded as PNG or JPEG.
+ * Image bytes could not be decoded as PNG or JPEG: not an image, a corrupt
+ * or truncated file (field `image`), or a header whose size is 0 (`width`,
+ * `height`) or beyond `MAX_IMAGE_PIXELS` (`[width, height]`).
  *
  * @example
  * ```ts

@@ -1,14 +1,35 @@
 /**
  * Image input: PNG and JPEG decoded with maintained npm decoders
  * (`fast-png`, `jpeg-js`), resized bilinearly to the model's resolution and
- * normalized into the NHWC float32 tensor data the networks take.
+ * normalized into the NHWC float32 tensor data the networks take. The size
+ * in the file's header is checked against {@link MAX_IMAGE_PIXELS} before
+ * anything is decoded, so a small file claiming a huge image costs nothing.
  *
  * @module
  */
 
+import { InvalidArgumentError, MAX_ELEMENTS, validateOptions } from "@mobileops/core";
 import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from "npm:fast-png@8.0.0";
 import jpeg from "npm:jpeg-js@0.4.4";
 import { ImageDecodeError } from "./errors.ts";
+
+/**
+ * Most pixels (width × height) {@link decodeImage} decodes: 40 megapixels,
+ * a 7728×5152 camera frame. Decoding needs about 4 bytes per pixel for the
+ * RGB result and more inside the decoders; a 20000×20000 PNG of a few
+ * kilobytes would otherwise take gigabytes.
+ */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+/** Width, height and format, read from a PNG or JPEG file's header. */
+export interface ImageSize {
+  /** `"png"` or `"jpeg"`, from the file's signature. */
+  readonly format: "png" | "jpeg";
+  /** Pixels per row. */
+  readonly width: number;
+  /** Number of rows. */
+  readonly height: number;
+}
 
 /** A decoded image: 8-bit RGB, row-major, 3 values per pixel. */
 export interface RgbImage {
@@ -47,10 +68,125 @@ function pngToRgb(bytes: Uint8Array): RgbImage {
   return { width, height, data };
 }
 
+function checkBytes(bytes: Uint8Array): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InvalidArgumentError(
+      "bytes",
+      bytes,
+      "must be a Uint8Array of PNG or JPEG file bytes",
+    );
+  }
+}
+
+function malformed(bytes: Uint8Array, reason: string): ImageDecodeError {
+  return new ImageDecodeError("image", `${bytes.length} bytes`, reason);
+}
+
+/** IHDR is the first chunk: 4-byte length (13), "IHDR", then width and height, big-endian. */
+function pngSize(bytes: Uint8Array): ImageSize {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 24 || view.getUint32(12) !== 0x49484452) {
+    throw malformed(bytes, "is a PNG without a complete IHDR header");
+  }
+  return { format: "png", width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** Start-of-frame markers (SOF0–SOF15 but DHT, JPG and DAC), which carry the frame size. */
+function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 &&
+    marker !== 0xcc;
+}
+
+/** Walks the marker segments up to the first start of frame: precision, height, width. */
+function jpegSize(bytes: Uint8Array): ImageSize {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) throw malformed(bytes, `is a JPEG with no marker at byte ${at}`);
+    const marker = bytes[at + 1];
+    // 0xFF fill bytes may precede a marker; SOI, RSTn and TEM stand alone.
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) {
+      throw malformed(bytes, "is a JPEG whose scan or end comes before any frame header");
+    }
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    if (length < 2) throw malformed(bytes, `is a JPEG with a segment of length ${length}`);
+    if (isStartOfFrame(marker)) {
+      if (at + 9 > bytes.length) break;
+      return {
+        format: "jpeg",
+        height: (bytes[at + 5] << 8) | bytes[at + 6],
+        width: (bytes[at + 7] << 8) | bytes[at + 8],
+      };
+    }
+    at += 2 + length;
+  }
+  throw malformed(bytes, "is a JPEG that ends before its frame header");
+}
+
+/**
+ * Reads the width and height from a PNG (IHDR) or JPEG (start-of-frame)
+ * header without decoding anything, and checks them: both at least 1 and
+ * their product at most {@link MAX_IMAGE_PIXELS}.
+ *
+ * @throws {InvalidArgumentError} `bytes` is not a Uint8Array.
+ * @throws {ImageDecodeError} Field `image`: neither PNG nor JPEG, or a header
+ *   cut short or malformed. Field `width` / `height`: 0. Field
+ *   `[width, height]`: more than {@link MAX_IMAGE_PIXELS} pixels.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encode } from "npm:fast-png@8.0.0";
+ * import { readImageSize } from "@mobileops/image";
+ * const png = encode({ width: 3, height: 2, data: new Uint8Array(18), channels: 3 });
+ * assert.deepEqual(readImageSize(png), { format: "png", width: 3, height: 2 });
+ * ```
+ */
+export function readImageSize(bytes: Uint8Array): ImageSize {
+  checkBytes(bytes);
+  const size = hasPngSignature(bytes)
+    ? pngSize(bytes)
+    : isJpeg(bytes)
+    ? jpegSize(bytes)
+    : undefined;
+  if (size === undefined) throw malformed(bytes, "is neither PNG nor JPEG");
+  for (const field of ["width", "height"] as const) {
+    if (size[field] < 1) {
+      throw new ImageDecodeError(
+        field,
+        size[field],
+        `must be at least 1 in the ${size.format} header`,
+      );
+    }
+  }
+  if (size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new ImageDecodeError(
+      "[width, height]",
+      [size.width, size.height],
+      `is ${size.width * size.height} pixels, more than MAX_IMAGE_PIXELS (${MAX_IMAGE_PIXELS}); ` +
+        "refused before decoding",
+    );
+  }
+  return size;
+}
+
 /**
  * Decodes PNG (any bit depth, gray, palette, alpha) or baseline/progressive
- * JPEG bytes to 8-bit RGB; alpha is dropped. Anything else, or a corrupt
- * file, throws {@link ImageDecodeError}.
+ * JPEG bytes to 8-bit RGB; alpha is dropped. The header's size is checked
+ * first ({@link readImageSize}), so nothing large is allocated for an image
+ * beyond {@link MAX_IMAGE_PIXELS}. Every sample of the result is an integer
+ * 0–255, so decoded images are always finite.
+ *
+ * @throws {InvalidArgumentError} `bytes` is not a Uint8Array.
+ * @throws {ImageDecodeError} What {@link readImageSize} throws, and field
+ *   `image` for a file that fails to decode.
  *
  * @example
  * ```ts
@@ -62,23 +198,26 @@ function pngToRgb(bytes: Uint8Array): RgbImage {
  * ```
  */
 export function decodeImage(bytes: Uint8Array): RgbImage {
+  const { format } = readImageSize(bytes);
   try {
-    if (hasPngSignature(bytes)) return pngToRgb(bytes);
-    if (isJpeg(bytes)) {
-      const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
-      return { width: image.width, height: image.height, data: image.data };
-    }
+    if (format === "png") return pngToRgb(bytes);
+    const image = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      // A second frame header could claim another size; the decoder refuses it too.
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+    });
+    return { width: image.width, height: image.height, data: image.data };
   } catch (error) {
-    throw new ImageDecodeError("image", `${bytes.length} bytes`, `failed to decode: ${error}`);
+    throw malformed(bytes, `failed to decode: ${error}`);
   }
-  throw new ImageDecodeError("image", `${bytes.length} bytes`, "is neither PNG nor JPEG");
 }
 
 /** Per-channel normalization `(value − mean) / std` applied to 0–255 samples. */
 export interface Normalization {
-  /** Subtracted from every 0–255 sample, all channels alike. */
+  /** Subtracted from every 0–255 sample, all channels alike; finite. */
   readonly mean: number;
-  /** Divides every sample after `mean` is subtracted; non-zero. */
+  /** Divides every sample after `mean` is subtracted; finite and non-zero. */
   readonly std: number;
 }
 
@@ -89,7 +228,17 @@ export const MINUS_ONE_TO_ONE: Normalization = { mean: 127.5, std: 127.5 };
  * Resizes `image` to `size`×`size` with bilinear interpolation (half-pixel
  * centers, edges clamped, as TensorFlow 2's and PyTorch's
  * `align_corners=False` resizes do), normalizes it, and returns NHWC data
- * for a `[1, size, size, 3]` input. The aspect ratio is not kept.
+ * for a `[1, size, size, 3]` input. The aspect ratio is not kept. The
+ * result is always finite: the samples are, and `mean` and `std` must keep
+ * `(sample − mean) / std` within float32 for every sample 0–255.
+ *
+ * @throws {InvalidArgumentError} `image` is not an {@link RgbImage} (field
+ *   `image`, `image.width`, `image.height` or `image.data`: positive integer
+ *   sizes and a Uint8Array of width·height·3 samples); `size` is not a
+ *   positive integer, or `size`²·3 exceeds core's `MAX_ELEMENTS`;
+ *   `normalization` is not a `{ mean, std }` object (`normalization.scale`
+ *   for an unknown key), `mean` or `std` is not finite, `std` is 0, or the
+ *   two overflow float32.
  *
  * @example
  * ```ts
@@ -105,6 +254,9 @@ export function imageToInput(
   size: number,
   normalization: Normalization = MINUS_ONE_TO_ONE,
 ): Float32Array {
+  checkImage(image);
+  checkSize(size);
+  const { mean, std } = checkNormalization(normalization);
   const out = new Float32Array(size * size * 3);
   const axis = (index: number, extent: number) => {
     const at = Math.min(Math.max((index + 0.5) * (extent / size) - 0.5, 0), extent - 1);
@@ -123,9 +275,64 @@ export function imageToInput(
         const bottom = at(row.high, column.low) * (1 - column.weight) +
           at(row.high, column.high) * column.weight;
         const value = top * (1 - row.weight) + bottom * row.weight;
-        out[(y * size + x) * 3 + c] = (value - normalization.mean) / normalization.std;
+        out[(y * size + x) * 3 + c] = (value - mean) / std;
       }
     }
   }
   return out;
+}
+
+function checkImage(image: RgbImage): void {
+  if (image === null || typeof image !== "object") {
+    throw new InvalidArgumentError("image", image, "must be an RgbImage { width, height, data }");
+  }
+  for (const field of ["width", "height"] as const) {
+    const value: unknown = image[field];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new InvalidArgumentError(`image.${field}`, value, "must be a positive integer");
+    }
+  }
+  const samples = image.width * image.height * 3;
+  if (!(image.data instanceof Uint8Array) || image.data.length !== samples) {
+    throw new InvalidArgumentError(
+      "image.data",
+      image.data,
+      `must be a Uint8Array of width · height · 3 = ${samples} RGB samples`,
+    );
+  }
+}
+
+function checkSize(size: number): void {
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 1) {
+    throw new InvalidArgumentError("size", size, "must be a positive integer (pixels per side)");
+  }
+  if (size * size * 3 > MAX_ELEMENTS) {
+    throw new InvalidArgumentError(
+      "size",
+      size,
+      `gives ${size * size * 3} values, more than core's MAX_ELEMENTS (${MAX_ELEMENTS})`,
+    );
+  }
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function checkNormalization(normalization: Normalization): Normalization {
+  validateOptions("normalization", normalization, ["mean", "std"]);
+  const { mean, std } = normalization;
+  for (const [field, value] of [["mean", mean], ["std", std]] as const) {
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new InvalidArgumentError(`normalization.${field}`, value, "must be a finite number");
+    }
+  }
+  if (std === 0) throw new InvalidArgumentError("normalization.std", std, "must not be 0");
+  // The largest |sample − mean| is at sample 0 or 255.
+  if (Math.max(Math.abs(mean), Math.abs(255 - mean)) / Math.abs(std) > FLOAT32_MAX) {
+    throw new InvalidArgumentError(
+      "normalization",
+      normalization,
+      "(sample − mean) / std overflows float32 for samples 0–255",
+    );
+  }
+  return { mean, std };
 }

@@ -2,6 +2,12 @@
  * `@mobileops/image`: PNG and JPEG bytes to the NHWC float32 input a vision
  * network takes. {@link decodeImage} gives 8-bit RGB; {@link imageToInput}
  * resizes it bilinearly to the network's square resolution and normalizes it.
+ * {@link readImageSize} reads and checks a file's size from its header alone:
+ * an image beyond {@link MAX_IMAGE_PIXELS} is refused before any decoding.
+ * Decoded samples are 8-bit integers, so the input is always finite. Every
+ * function checks its arguments: core's `InvalidArgumentError` for a wrong
+ * type or value, {@link ImageDecodeError} for a file that is not a valid,
+ * acceptably sized PNG or JPEG.
  *
  * @example
  * ```ts
@@ -19,8 +25,11 @@
 export { ImageDecodeError } from "./errors.ts";
 export {
   decodeImage,
+  type ImageSize,
   imageToInput,
+  MAX_IMAGE_PIXELS,
   MINUS_ONE_TO_ONE,
   type Normalization,
+  readImageSize,
   type RgbImage,
 } from "./image.ts";
