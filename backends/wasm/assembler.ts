@@ -231,7 +231,16 @@ export class FunctionBuilder {
   }
 
   // i32.
+  /**
+   * Pushes an i32 constant: any integer in [−2³¹, 2³²) (values from 2³¹ up are
+   * the same bits read unsigned). Anything else throws `RangeError` instead of
+   * being truncated, so a generator whose offset arithmetic overflows fails
+   * loudly when it is built, never with a silently wrong address.
+   */
   i32Const(value: number): this {
+    if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) {
+      throw new RangeError(`i32.const value out of 32-bit range: ${value}`);
+    }
     this.#op(0x41);
     signedLeb128(value | 0, this.body);
     return this;
@@ -374,6 +383,13 @@ export class FunctionBuilder {
     this.body.push(lane);
     return this;
   }
+  /** Lane-wise `a ≠ b` as all-ones / all-zero lanes: `x ≠ x` marks NaN lanes. */
+  f32x4Ne(): this {
+    return this.#simd(0x42);
+  }
+  v128Or(): this {
+    return this.#simd(0x50);
+  }
   f32x4Add(): this {
     return this.#simd(0xe4);
   }
@@ -386,17 +402,28 @@ export class FunctionBuilder {
   f32x4Div(): this {
     return this.#simd(0xe7);
   }
+  /** IEEE minimum: NaN if either lane is NaN. */
   f32x4Min(): this {
     return this.#simd(0xe8);
   }
+  /**
+   * IEEE maximum: NaN if either lane is NaN. V8 lowers it to about eight
+   * instructions; `pool.ts` gets the same NaN rule from `pmax` and a mask.
+   */
   f32x4Max(): this {
     return this.#simd(0xe9);
   }
-  /** Pseudo-minimum `b < a ? b : a` (one `minps`). */
+  /**
+   * Pseudo-minimum `b < a ? b : a` (one `minps`): a NaN in either lane
+   * makes the comparison false, so the result is `a` — NaN only when `a` is.
+   */
   f32x4Pmin(): this {
     return this.#simd(0xea);
   }
-  /** Pseudo-maximum `a < b ? b : a` (one `maxps`). */
+  /**
+   * Pseudo-maximum `a < b ? b : a` (one `maxps`): with a NaN in either lane
+   * the result is `a`, so only a NaN in `a` survives.
+   */
   f32x4Pmax(): this {
     return this.#simd(0xeb);
   }

@@ -122,3 +122,51 @@ Deno.test("relaxed_madd encodes as 0xfd 0x85 0x02 and computes a·b + c", () => 
   (exports.run as () => void)();
   assert.deepEqual([...view.subarray(12, 16)], [2.5, 4.5, 6.5, 8.5]);
 });
+
+Deno.test("i32.const takes [−2³¹, 2³²) and refuses anything that would be truncated", () => {
+  for (const value of [-(2 ** 31), -1, 0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1]) {
+    const f = new FunctionBuilder("c", [], ["i32"]).i32Const(value);
+    const run = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([f]))).exports
+      .c as () => number;
+    assert.equal(run(), value | 0, `${value}`);
+  }
+  for (const value of [2 ** 32, -(2 ** 31) - 1, 4096 * 2 ** 30, 0.5, NaN]) {
+    assert.throws(() => new FunctionBuilder("c", []).i32Const(value), RangeError, `${value}`);
+  }
+});
+
+Deno.test("pmax / pmin keep a NaN only in their first operand; f32x4.ne marks NaN lanes", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const op = (name: string, emit: (f: FunctionBuilder) => void) => {
+    const f = new FunctionBuilder(name, []);
+    f.i32Const(32).i32Const(0).v128Load().i32Const(16).v128Load();
+    emit(f);
+    return f.v128Store();
+  };
+  const functions = [
+    op("pmax", (f) => f.f32x4Pmax()),
+    op("pmin", (f) => f.f32x4Pmin()),
+    op("ne", (f) => f.f32x4Ne()),
+    op("or", (f) => f.v128Or()),
+  ];
+  const exports = new WebAssembly.Instance(
+    new WebAssembly.Module(assembleModule(functions, { initialPages: 1, shared: false })),
+    { env: { memory } },
+  ).exports;
+  const view = new Float32Array(memory.buffer);
+  const bits = new Uint32Array(memory.buffer);
+  const result = (name: string, a: number[], b: number[]) => {
+    view.set([...a, ...b]);
+    (exports[name] as () => void)();
+    return [...view.subarray(8, 12)];
+  };
+  assert.deepEqual(result("pmax", [NaN, 1, -Infinity, 2], [1, NaN, 0, 3]), [NaN, 1, 0, 3]);
+  assert.deepEqual(result("pmin", [NaN, 1, Infinity, 2], [6, NaN, 6, 1]), [NaN, 1, 6, 1]);
+  result("ne", [NaN, 1, Infinity, 2], [NaN, 1, Infinity, 3]);
+  assert.deepEqual([...bits.subarray(8, 12)], [0xffffffff, 0, 0, 0xffffffff]);
+  // Or-ing an all-ones lane into any value gives NaN (all-ones is a NaN's bit pattern).
+  bits.set([0xffffffff, 0, 0, 0], 4);
+  view.set([1, 2, 3, 4]);
+  (exports.or as () => void)();
+  assert.deepEqual([...view.subarray(8, 12)], [NaN, 2, 3, 4]);
+});

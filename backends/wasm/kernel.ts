@@ -2,7 +2,9 @@
  * What a prepared kernel of the wasm backend is, and what its variants get
  * from the backend. A kernel holds its packed weights in the linear memory
  * and generates code lazily: every input shape gets its own module, with all
- * sizes baked in, on the first `run` with that shape, and keeps it.
+ * sizes baked in, on the first `run` with that shape. The backend keeps the
+ * modules of the few shapes run last ({@link MAX_CACHED_SHAPES}) and frees
+ * the others, with the pad rows and tables they own.
  *
  * @module
  */
@@ -23,6 +25,8 @@ export interface WasmCode {
   readonly grain: number;
   /** Multiply-adds or values touched, to decide whether threads pay. */
   readonly work: number;
+  /** Size of the generated module in bytes. */
+  readonly bytes: number;
   /** Turns the inputs' offsets into the entry's first two arguments (default: the first two). */
   readonly bind?: (inputs: readonly number[]) => [number, number];
 }
@@ -36,13 +40,26 @@ export interface JsCode {
 /** The code a kernel runs for one input shape. */
 export type ShapeCode = WasmCode | JsCode;
 
+/** Input shapes per kernel whose code the backend keeps; the least recently run goes first. */
+export const MAX_CACHED_SHAPES = 4;
+
+/** A shape's code and the memory blocks (pad rows, tables) that only it uses. */
+export interface CachedShape {
+  readonly code: ShapeCode;
+  readonly blocks: readonly number[];
+}
+
 /** A prepared operator of the wasm backend. */
 export interface WasmKernel {
-  /** Code per input shape, keyed by the input shapes; built on a shape's first run. */
-  readonly shapes: Map<string, ShapeCode>;
-  /** Memory blocks the kernel owns: packed weights, pad rows, concat tables. */
+  /**
+   * Code per input shape, keyed by the input shapes, least recently run
+   * first; built on a shape's first run, at most {@link MAX_CACHED_SHAPES}.
+   */
+  readonly shapes: Map<string, CachedShape>;
+  /** Memory blocks the kernel owns for its lifetime: packed weights. */
   readonly blocks: number[];
-  build(geometry: OpGeometry): ShapeCode;
+  /** Generates the code of one input shape; blocks it allocates for it go in `blocks`. */
+  build(geometry: OpGeometry, blocks: number[]): ShapeCode;
 }
 
 /** What the backend gives every kernel variant. */
@@ -66,7 +83,9 @@ export interface WasmContext {
 
 /**
  * A kernel whose code for each input shape comes from `build`, which may add
- * blocks (pad rows, tables) to `blocks`; they are freed with the kernel.
+ * blocks (pad rows, tables) for that shape to its second argument; they are
+ * freed when the shape's code is. `blocks` (packed weights) live as long as
+ * the kernel.
  *
  * @example
  * ```ts
@@ -80,9 +99,5 @@ export function shapeKernel(
   build: (geometry: OpGeometry, blocks: number[]) => ShapeCode,
   blocks: number[] = [],
 ): WasmKernel {
-  return {
-    shapes: new Map(),
-    blocks,
-    build: (geometry) => build(geometry, blocks),
-  };
+  return { shapes: new Map(), blocks, build };
 }

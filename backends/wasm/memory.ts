@@ -2,11 +2,21 @@
  * The backend's one linear memory and the allocator that hands out its
  * space: tensors, packed weights and kernel scratch are byte offsets into it.
  *
- * Blocks come from a first-fit free list kept sorted by offset; freeing
- * coalesces neighbours, so a model's activations, freed as soon as their last
- * reader has run, are reused by later layers (an arena planned by lifetimes).
- * When no block fits, the memory grows; when it cannot grow, the request
- * fails with core's {@link OutOfMemoryError} instead of a trap.
+ * Blocks come first-fit (the free block at the lowest offset that is large
+ * enough) from free blocks kept in offset order; freeing coalesces
+ * neighbours, so a model's activations, freed as soon as their last reader
+ * has run, are reused by later layers (an arena planned by lifetimes). When
+ * no block fits, the memory grows; when it cannot grow, the request fails
+ * with core's {@link OutOfMemoryError} instead of a trap.
+ *
+ * The free blocks live in a treap (a binary search tree on offsets, heap
+ * ordered on random priorities, so balanced in expectation) in which every
+ * node also records the largest free block below it. First fit descends
+ * towards the lowest offset whose subtree holds a large-enough block, and
+ * the neighbours a freed block may merge with are its predecessor and
+ * successor: allocate and free take O(log n) steps for n free blocks, where
+ * the sorted array they replace took O(n) (freeing every other one of 200 000
+ * tensors took ~10 s).
  *
  * @module
  */
@@ -24,6 +34,130 @@ const ALIGNMENT = 64;
  */
 const READ_SLACK = 16;
 
+/** A free block: a treap node keyed by offset, also holding its subtree's largest size. */
+interface FreeBlock {
+  readonly offset: number;
+  readonly size: number;
+  readonly priority: number;
+  largest: number;
+  left: FreeBlock | undefined;
+  right: FreeBlock | undefined;
+}
+
+/** The free blocks, by offset, with first-fit search (see the module doc). */
+class FreeBlocks {
+  #root: FreeBlock | undefined;
+  #count = 0;
+  /** xorshift32 state for priorities: deterministic, so runs are reproducible. */
+  #seed = 0x9e3779b9;
+  /** Tree nodes visited so far by every operation. */
+  steps = 0;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The free block at the lowest offset with at least `size` bytes. */
+  firstFit(size: number): FreeBlock | undefined {
+    let node = this.#root;
+    if (node === undefined || node.largest < size) return undefined;
+    for (;;) {
+      this.steps++;
+      if (node.left !== undefined && node.left.largest >= size) node = node.left;
+      else if (node.size >= size) return node;
+      else node = node.right!;
+    }
+  }
+
+  /** The free block ending exactly at `offset`, if any. */
+  endingAt(offset: number): FreeBlock | undefined {
+    let node = this.#root;
+    let before: FreeBlock | undefined;
+    while (node !== undefined) {
+      this.steps++;
+      if (node.offset < offset) {
+        before = node;
+        node = node.right;
+      } else {
+        node = node.left;
+      }
+    }
+    return before !== undefined && before.offset + before.size === offset ? before : undefined;
+  }
+
+  /** The free block starting exactly at `offset`, if any. */
+  startingAt(offset: number): FreeBlock | undefined {
+    let node = this.#root;
+    while (node !== undefined && node.offset !== offset) {
+      this.steps++;
+      node = offset < node.offset ? node.left : node.right;
+    }
+    return node;
+  }
+
+  insert(offset: number, size: number): void {
+    this.#seed ^= this.#seed << 13;
+    this.#seed ^= this.#seed >>> 17;
+    this.#seed ^= this.#seed << 5;
+    const node: FreeBlock = {
+      offset,
+      size,
+      priority: this.#seed >>> 0,
+      largest: size,
+      left: undefined,
+      right: undefined,
+    };
+    const [below, above] = this.#split(this.#root, offset);
+    this.#root = this.#merge(this.#merge(below, node), above);
+    this.#count++;
+  }
+
+  remove(offset: number): void {
+    const [below, rest] = this.#split(this.#root, offset);
+    const [, above] = this.#split(rest, offset + 1);
+    this.#root = this.#merge(below, above);
+    this.#count--;
+  }
+
+  /** Nodes with offset below `offset`, and the others. */
+  #split(
+    node: FreeBlock | undefined,
+    offset: number,
+  ): [FreeBlock | undefined, FreeBlock | undefined] {
+    if (node === undefined) return [undefined, undefined];
+    this.steps++;
+    if (node.offset < offset) {
+      const [middle, above] = this.#split(node.right, offset);
+      node.right = middle;
+      update(node);
+      return [node, above];
+    }
+    const [below, middle] = this.#split(node.left, offset);
+    node.left = middle;
+    update(node);
+    return [below, node];
+  }
+
+  /** Joins two treaps, every offset of `a` below every offset of `b`. */
+  #merge(a: FreeBlock | undefined, b: FreeBlock | undefined): FreeBlock | undefined {
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    this.steps++;
+    if (a.priority > b.priority) {
+      a.right = this.#merge(a.right, b);
+      update(a);
+      return a;
+    }
+    b.left = this.#merge(a, b.left);
+    update(b);
+    return b;
+  }
+}
+
+function update(node: FreeBlock): void {
+  node.largest = Math.max(node.size, node.left?.largest ?? 0, node.right?.largest ?? 0);
+}
+
 /** Options of {@link LinearMemory}. */
 export interface LinearMemoryOptions {
   /** Share the memory with Worker threads. */
@@ -35,7 +169,8 @@ export interface LinearMemoryOptions {
 }
 
 /**
- * A `WebAssembly.Memory` with a first-fit, coalescing allocator.
+ * A `WebAssembly.Memory` with a first-fit, coalescing allocator whose
+ * allocate and free take O(log n) steps for n free blocks.
  *
  * @example
  * ```ts
@@ -56,8 +191,7 @@ export class LinearMemory {
   /** Growth limit in 64 KiB pages: `maximumBytes` rounded down, clamped to 1–65536. */
   readonly maximumPages: number;
   readonly #owner: string;
-  /** Free blocks `[offset, bytes]`, sorted by offset. */
-  readonly #free: [number, number][] = [];
+  readonly #free = new FreeBlocks();
   readonly #sizes = new Map<number, number>();
   #end = ALIGNMENT;
   #inUse = 0;
@@ -88,19 +222,24 @@ export class LinearMemory {
     return this.#f32;
   }
 
+  /**
+   * Tree nodes the allocator has visited so far: a measure of its work that
+   * grows as O(log n) per call for n free blocks.
+   */
+  get allocatorSteps(): number {
+    return this.#free.steps;
+  }
+
   /** Reserves `bytes`, zero-filled; returns the byte offset. Throws {@link OutOfMemoryError}. */
   allocate(bytes: number): number {
     const size = Math.ceil((bytes + READ_SLACK) / ALIGNMENT) * ALIGNMENT;
-    let offset = -1;
-    for (let i = 0; i < this.#free.length; i++) {
-      const [start, length] = this.#free[i];
-      if (length < size) continue;
-      offset = start;
-      if (length === size) this.#free.splice(i, 1);
-      else this.#free[i] = [start + size, length - size];
-      break;
-    }
-    if (offset < 0) {
+    const block = this.#free.firstFit(size);
+    let offset: number;
+    if (block !== undefined) {
+      offset = block.offset;
+      this.#free.remove(offset);
+      if (block.size > size) this.#free.insert(offset + size, block.size - size);
+    } else {
       offset = this.#end;
       this.#ensure(offset + size, bytes);
       this.#end = offset + size;
@@ -112,30 +251,26 @@ export class LinearMemory {
     return offset;
   }
 
-  /** Returns a block to the free list. */
+  /** Returns a block to the free blocks, merged with free neighbours; the top one shrinks the arena. */
   free(offset: number): void {
     const size = this.#sizes.get(offset);
     if (size === undefined) return;
     this.#sizes.delete(offset);
     this.#inUse -= size;
-    let i = 0;
-    while (i < this.#free.length && this.#free[i][0] < offset) i++;
-    this.#free.splice(i, 0, [offset, size]);
-    const next = this.#free[i + 1];
-    if (next !== undefined && offset + size === next[0]) {
-      this.#free[i][1] += next[1];
-      this.#free.splice(i + 1, 1);
+    let start = offset;
+    let end = offset + size;
+    const previous = this.#free.endingAt(start);
+    if (previous !== undefined) {
+      this.#free.remove(previous.offset);
+      start = previous.offset;
     }
-    const previous = this.#free[i - 1];
-    if (previous !== undefined && previous[0] + previous[1] === offset) {
-      previous[1] += this.#free[i][1];
-      this.#free.splice(i, 1);
+    const next = this.#free.startingAt(end);
+    if (next !== undefined) {
+      this.#free.remove(next.offset);
+      end += next.size;
     }
-    const last = this.#free[this.#free.length - 1];
-    if (last !== undefined && last[0] + last[1] === this.#end) {
-      this.#end = last[0];
-      this.#free.pop();
-    }
+    if (end === this.#end) this.#end = start;
+    else this.#free.insert(start, end - start);
   }
 
   #ensure(endBytes: number, requested: number): void {
@@ -168,7 +303,7 @@ export class LinearMemory {
       linearMemoryBytes: this.memory.buffer.byteLength,
       arenaBytesInUse: this.#inUse,
       arenaPeakBytes: this.#peak,
-      arenaFreeBlocks: this.#free.length,
+      arenaFreeBlocks: this.#free.count,
     };
   }
 }

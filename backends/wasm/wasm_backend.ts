@@ -4,7 +4,8 @@
  * variant of `variants.ts`, which packs the weights into its kernel's
  * register-blocked order; the first `run` on a given input shape generates a
  * module specialised to that shape (all sizes, strides, paddings and tile
- * counts baked in as constants) and caches it on the kernel.
+ * counts baked in as constants) and caches it on the kernel, for the last few
+ * shapes run ({@link MAX_CACHED_SHAPES}).
  *
  * @module
  */
@@ -15,28 +16,46 @@ import {
   defineBackend,
   InvalidArgumentError,
   type OpGeometry,
+  validateOptions,
 } from "@mobileops/core";
 import type { Backend } from "@mobileops/core";
 import { type MemoryImport, relaxedSimdSupported, simdSupported } from "./assembler.ts";
 import { LinearMemory } from "./memory.ts";
 import { controlBytes, type KernelEntry } from "./control.ts";
 import { WorkerPool } from "./threads.ts";
-import type { WasmCode, WasmContext, WasmKernel } from "./kernel.ts";
+import {
+  type CachedShape,
+  MAX_CACHED_SHAPES,
+  type WasmCode,
+  type WasmContext,
+  type WasmKernel,
+} from "./kernel.ts";
 import { WASM_VARIANTS } from "./variants.ts";
 
-/** Options of {@link createWasmBackend}. */
+/** Options of {@link createWasmBackend}; every one may be left out. */
 export interface WasmBackendOptions {
-  /** Threads per kernel, the calling thread included. Default `navigator.hardwareConcurrency`. */
+  /**
+   * Threads per kernel, the calling thread included: an integer from 1 to 256.
+   * Default `navigator.hardwareConcurrency` (at most 256).
+   */
   readonly threads?: number;
-  /** Use `f32x4.relaxed_madd`. Default: when `WebAssembly.validate` accepts it. */
+  /** Use `f32x4.relaxed_madd` (a boolean). Default: when `WebAssembly.validate` accepts it. */
   readonly relaxedSimd?: boolean;
-  /** Most bytes the linear memory may grow to. Default 2 GiB. */
+  /**
+   * Most bytes the linear memory may grow to: a number above 0 and at most
+   * 4 GiB (2³², a 32-bit memory's limit); rounded down to 64 KiB pages, at
+   * least one. Default 2 GiB.
+   */
   readonly maximumMemoryBytes?: number;
 }
 
+const OPTION_KEYS = ["threads", "relaxedSimd", "maximumMemoryBytes"];
 /** Work (multiply-adds or values) below which splitting across threads costs more than it saves. */
 const THREAD_MIN_WORK = 200_000;
 const DEFAULT_MAXIMUM_BYTES = 2 ** 31;
+const MAXIMUM_BYTES = 2 ** 32;
+/** Most threads: each Worker costs a V8 isolate, and no CPU this targets has more cores. */
+const MAX_THREADS = 256;
 
 class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, WasmContext {
   readonly name = "wasm";
@@ -48,6 +67,9 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
   readonly fused: boolean;
   readonly #pool: WorkerPool | undefined;
   #nextId = 0;
+  /** Modules and their bytes cached by the live kernels, for `memoryStats().detail`. */
+  #cachedModules = 0;
+  #cachedModuleBytes = 0;
 
   constructor(memory: LinearMemory, pool: WorkerPool | undefined, fused: boolean) {
     this.memory = memory;
@@ -109,16 +131,56 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
       units,
       grain,
       work,
+      bytes: bytes.length,
     };
   }
 
-  run(kernel: WasmKernel, inputs: readonly number[], output: number, geometry: OpGeometry): void {
+  /** The code of `geometry`'s input shapes, built on a miss; keeps the last few shapes run. */
+  #code(kernel: WasmKernel, geometry: OpGeometry) {
     const key = geometry.inputShapes.map((shape) => shape.join("x")).join(",");
-    let code = kernel.shapes.get(key);
-    if (code === undefined) {
-      code = kernel.build(geometry);
-      kernel.shapes.set(key, code);
+    const cached = kernel.shapes.get(key);
+    if (cached !== undefined) {
+      // Map order is insertion order: re-inserting marks the shape most recently run.
+      kernel.shapes.delete(key);
+      kernel.shapes.set(key, cached);
+      return cached.code;
     }
+    const blocks: number[] = [];
+    let code;
+    try {
+      code = kernel.build(geometry, blocks);
+    } catch (error) {
+      for (const block of blocks) this.memory.free(block);
+      throw error;
+    }
+    kernel.shapes.set(key, { code, blocks });
+    if (code.kind === "wasm") {
+      this.#cachedModules++;
+      this.#cachedModuleBytes += code.bytes;
+    }
+    for (const [oldest, shape] of kernel.shapes) {
+      if (kernel.shapes.size <= MAX_CACHED_SHAPES) break;
+      kernel.shapes.delete(oldest);
+      this.#forget([shape]);
+    }
+    return code;
+  }
+
+  /** Frees cached shapes' blocks and lets the workers drop their modules. */
+  #forget(shapes: Iterable<CachedShape>): void {
+    const ids: number[] = [];
+    for (const { code, blocks } of shapes) {
+      for (const block of blocks) this.memory.free(block);
+      if (code.kind !== "wasm") continue;
+      ids.push(code.id);
+      this.#cachedModules--;
+      this.#cachedModuleBytes -= code.bytes;
+    }
+    this.#pool?.forget(ids);
+  }
+
+  run(kernel: WasmKernel, inputs: readonly number[], output: number, geometry: OpGeometry): void {
+    const code = this.#code(kernel, geometry);
     if (code.kind === "js") {
       code.run(this.memory.f32(), inputs.map((offset) => offset / 4), output / 4);
       return;
@@ -141,11 +203,7 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
 
   releaseKernel(kernel: WasmKernel): void {
     for (const block of kernel.blocks) this.memory.free(block);
-    const ids: number[] = [];
-    for (const code of kernel.shapes.values()) {
-      if (code.kind === "wasm") ids.push(code.id);
-    }
-    this.#pool?.forget(ids);
+    this.#forget(kernel.shapes.values());
     kernel.shapes.clear();
   }
 
@@ -154,7 +212,11 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
   }
 
   memoryDetail(): Record<string, number> {
-    return this.memory.stats();
+    return {
+      ...this.memory.stats(),
+      cachedModules: this.#cachedModules,
+      cachedModuleBytes: this.#cachedModuleBytes,
+    };
   }
 
   dispose(): void {
@@ -163,10 +225,15 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
 }
 
 /**
- * Creates the WebAssembly SIMD backend. Throws {@link BackendUnavailableError}
- * where the engine has no SIMD128 (or no relaxed SIMD when `relaxedSimd: true`),
- * and {@link InvalidArgumentError} for a bad option. With `threads: 1` no
- * Worker is started.
+ * Creates the WebAssembly SIMD backend. With `threads: 1` no Worker is
+ * started.
+ *
+ * @param options Optional; see {@link WasmBackendOptions} for each option's range.
+ * @throws {InvalidArgumentError} `options` is not an object (`null`, an array,
+ *   a number…), has a key that is not an option, or an option is out of its
+ *   range or of the wrong type; the error names the field (`options.threads`).
+ * @throws {BackendUnavailableError} The engine has no SIMD128, or no relaxed
+ *   SIMD when `relaxedSimd: true`.
  *
  * @example
  * ```ts
@@ -182,35 +249,56 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
  * assert((await y.download())[0] === 11.5);
  * ```
  */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+export async function createWasmBackend(options?: WasmBackendOptions): Promise<Backend> {
+  const { threads, relaxedSimd, maximumMemoryBytes } = validateOptions<WasmBackendOptions>(
+    "options",
+    options,
+    OPTION_KEYS,
+  );
+  if (
+    threads !== undefined &&
+    (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1 ||
+      threads > MAX_THREADS)
+  ) {
+    throw new InvalidArgumentError(
+      "options.threads",
+      threads,
+      `must be an integer from 1 to ${MAX_THREADS}`,
+    );
+  }
+  if (relaxedSimd !== undefined && typeof relaxedSimd !== "boolean") {
+    throw new InvalidArgumentError("options.relaxedSimd", relaxedSimd, "must be a boolean");
+  }
+  if (
+    maximumMemoryBytes !== undefined &&
+    (typeof maximumMemoryBytes !== "number" || !(maximumMemoryBytes > 0) ||
+      maximumMemoryBytes > MAXIMUM_BYTES)
+  ) {
+    throw new InvalidArgumentError(
+      "options.maximumMemoryBytes",
+      maximumMemoryBytes,
+      `must be a number of bytes above 0 and at most ${MAXIMUM_BYTES} (4 GiB)`,
+    );
+  }
   if (!simdSupported()) {
     throw new BackendUnavailableError("wasm", "this engine does not support WebAssembly SIMD128");
   }
-  const fused = options.relaxedSimd ?? relaxedSimdSupported();
+  const fused = relaxedSimd ?? relaxedSimdSupported();
   if (fused && !relaxedSimdSupported()) {
     throw new BackendUnavailableError("wasm", "this engine does not support relaxed SIMD");
   }
-  const threads = options.threads ?? Math.max(1, navigator.hardwareConcurrency ?? 1);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new InvalidArgumentError("options.threads", threads, "must be a positive integer");
-  }
-  const maximumBytes = options.maximumMemoryBytes ?? DEFAULT_MAXIMUM_BYTES;
-  if (!(maximumBytes > 0)) {
-    throw new InvalidArgumentError(
-      "options.maximumMemoryBytes",
-      maximumBytes,
-      "must be a positive number",
-    );
-  }
+  const threadCount = threads ??
+    Math.min(MAX_THREADS, Math.max(1, navigator.hardwareConcurrency ?? 1));
+  const maximumBytes = maximumMemoryBytes ?? DEFAULT_MAXIMUM_BYTES;
   const memory = new LinearMemory({
-    shared: threads > 1,
+    shared: threadCount > 1,
     maximumBytes,
     owner: "wasm",
   });
   let pool: WorkerPool | undefined;
-  if (threads > 1) {
-    const control = memory.allocate(controlBytes(threads - 1));
-    pool = await WorkerPool.create(threads - 1, memory.memory, control);
+  if (threadCount > 1) {
+    const control = memory.allocate(controlBytes(threadCount - 1));
+    pool = await WorkerPool.create(threadCount - 1, memory.memory, control);
   }
   return defineBackend(new WasmBackendImpl(memory, pool, fused));
 }

@@ -110,9 +110,34 @@ export function activationLocals(f: FunctionBuilder, activation: Activation): Ac
  */
 export function applyActivation(f: FunctionBuilder, bounds: ActivationLocals, value: number) {
   if (bounds.activation === "none") return;
-  // pmax(zero, x) = zero < x ? x : zero: one maxps; finite inputs make it max(0, x).
-  f.localGet(bounds.zero).localGet(value).f32x4Pmax();
+  // pmax(x, 0) = x < 0 ? 0 : x and pmin(x, 6) = 6 < x ? 6 : x, one maxps / minps each. With x
+  // first, a NaN x fails both comparisons and passes through (IEEE, as the reference), and ±∞
+  // clamps like any number. The other operand order would turn NaN into 0 (or 6).
+  f.localGet(value).localGet(bounds.zero).f32x4Pmax();
   if (bounds.activation === "relu6") f.localGet(bounds.six).f32x4Pmin();
+  f.localSet(value);
+}
+
+/**
+ * Applies the fused activation to the f32 local `value`, in place, with the
+ * IEEE `f32.max` / `f32.min` (NaN stays NaN) — for the scalar tails of loops.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assembleModule, FunctionBuilder } from "../assembler.ts";
+ * import { applyScalarActivation } from "./emit.ts";
+ * const f = new FunctionBuilder("relu6", ["f32"], ["f32"]);
+ * applyScalarActivation(f, "relu6", 0);
+ * const module = new WebAssembly.Module(assembleModule([f.localGet(0)]));
+ * const relu6 = new WebAssembly.Instance(module).exports.relu6 as (x: number) => number;
+ * assert(relu6(7) === 6 && relu6(-Infinity) === 0 && Number.isNaN(relu6(NaN)));
+ * ```
+ */
+export function applyScalarActivation(f: FunctionBuilder, activation: Activation, value: number) {
+  if (activation === "none") return;
+  f.localGet(value).f32Const(0).f32Max();
+  if (activation === "relu6") f.f32Const(6).f32Min();
   f.localSet(value);
 }
 

@@ -11,6 +11,13 @@
  * folding it into the previous GEMM's stores measured 2–3 % slower than
  * GEMM + this copy at g=3 and 4 % faster at g=8 (docs/backends.md).
  *
+ * That per-pixel code is straight-line up to {@link MAX_UNROLLED_SHUFFLE_CHANNELS}
+ * channels (ShuffleNet's widest layer has 1 536). Past it, the blocks of 4
+ * columns become a loop (up to {@link MAX_SHUFFLE_VECTOR_GROUPS} groups,
+ * whose `g` vectors stay in locals), and with more groups than that every
+ * value is copied by two nested loops; either way the module's size no
+ * longer grows with the channel or group count.
+ *
  * @module
  */
 
@@ -35,6 +42,11 @@ interface LaneSource {
   readonly lane: number;
 }
 
+/** Channels up to which a pixel's shuffle is straight-line code. */
+export const MAX_UNROLLED_SHUFFLE_CHANNELS = 2048;
+/** Groups up to which blocks of 4 columns are shuffled as vectors (one local per group). */
+export const MAX_SHUFFLE_VECTOR_GROUPS = 16;
+
 /**
  * Emits the shuffle module; `run(in, _, out, start, end)` shuffles pixels `[start, end)`.
  *
@@ -51,36 +63,60 @@ interface LaneSource {
 export function generateChannelShuffle(spec: ChannelShuffleSpec): Uint8Array<ArrayBuffer> {
   const { channels, groups } = spec;
   const perGroup = channels / groups;
+  const blocks = Math.floor(perGroup / 4);
+  const vectorGroups = groups <= MAX_SHUFFLE_VECTOR_GROUPS;
   const f = kernelFunction();
   const input = f.local("i32");
   const out = f.local("i32");
   const pixel = f.local("i32");
-  const rows = Array.from({ length: groups }, () => f.local("v128"));
   f.localGet(START).localGet(END).i32GeU().if().return().end();
   f.localGet(IN0).localGet(START).i32Const(4 * channels).i32Mul().i32Add().localSet(input);
   f.localGet(OUT).localGet(START).i32Const(4 * channels).i32Mul().i32Add().localSet(out);
   f.localGet(START).localSet(pixel);
   f.loop();
-  const blocks = Math.floor(perGroup / 4);
-  for (let block = 0; block < blocks; block++) {
-    for (let i = 0; i < groups; i++) {
-      f.localGet(input).v128Load(4 * (i * perGroup + 4 * block)).localSet(rows[i]);
+  if (!vectorGroups && (blocks > 0 || channels > MAX_UNROLLED_SHUFFLE_CHANNELS)) {
+    emitScalarShuffle(f, groups, perGroup, input, out);
+  } else {
+    const rows = blocks > 0 ? Array.from({ length: groups }, () => f.local("v128")) : [];
+    /** The 4·g outputs of column block `block` from the g vectors at `from`, stored at `to`. */
+    const shuffleBlock = (from: number, to: number, inOffset: number, outOffset: number) => {
+      for (let i = 0; i < groups; i++) {
+        f.localGet(from).v128Load(inOffset + 4 * i * perGroup).localSet(rows[i]);
+      }
+      for (let vector = 0; vector < groups; vector++) {
+        const sources = Array.from({ length: 4 }, (_, lane): LaneSource => {
+          const element = 4 * vector + lane;
+          return { group: element % groups, lane: Math.floor(element / groups) };
+        });
+        f.localGet(to);
+        emitGather(f, rows, sources);
+        f.v128Store(outOffset + 16 * vector);
+      }
+    };
+    if (channels <= MAX_UNROLLED_SHUFFLE_CHANNELS) {
+      for (let block = 0; block < blocks; block++) {
+        shuffleBlock(input, out, 16 * block, 16 * block * groups);
+      }
+    } else {
+      const from = f.local("i32");
+      const to = f.local("i32");
+      const left = f.local("i32");
+      f.localGet(input).localSet(from);
+      f.localGet(out).localSet(to);
+      f.i32Const(blocks).localSet(left);
+      f.loop();
+      shuffleBlock(from, to, 0, 0);
+      addTo(f, from, 16);
+      addTo(f, to, 16 * groups);
+      f.localGet(left).i32Const(1).i32Sub().localTee(left).brIf(0);
+      f.end();
     }
-    for (let vector = 0; vector < groups; vector++) {
-      const sources = Array.from({ length: 4 }, (_, lane): LaneSource => {
-        const element = 4 * vector + lane;
-        return { group: element % groups, lane: Math.floor(element / groups) };
-      });
-      f.localGet(out);
-      emitGather(f, rows, sources);
-      f.v128Store(4 * (4 * block * groups + 4 * vector));
-    }
-  }
-  for (let j = 4 * blocks; j < perGroup; j++) {
-    for (let i = 0; i < groups; i++) {
-      f.localGet(out).localGet(input).f32Load(4 * (i * perGroup + j)).f32Store(
-        4 * (j * groups + i),
-      );
+    for (let j = 4 * blocks; j < perGroup; j++) {
+      for (let i = 0; i < groups; i++) {
+        f.localGet(out).localGet(input).f32Load(4 * (i * perGroup + j)).f32Store(
+          4 * (j * groups + i),
+        );
+      }
     }
   }
   addTo(f, input, 4 * channels);
@@ -88,6 +124,39 @@ export function generateChannelShuffle(spec: ChannelShuffleSpec): Uint8Array<Arr
   f.localGet(pixel).i32Const(1).i32Add().localTee(pixel).localGet(END).i32LtU().brIf(0);
   f.end();
   return assembleModule([f], spec.memory);
+}
+
+/**
+ * One pixel's shuffle as two nested loops, group by group: input channel
+ * `i·(C/g) + j` to output channel `j·g + i`. Bits are copied as i32, so any
+ * NaN payload survives.
+ */
+function emitScalarShuffle(
+  f: FunctionBuilder,
+  groups: number,
+  perGroup: number,
+  input: number,
+  out: number,
+) {
+  const from = f.local("i32");
+  const to = f.local("i32");
+  const group = f.local("i32");
+  const left = f.local("i32");
+  f.localGet(input).localSet(from);
+  f.localGet(out).localSet(to);
+  f.i32Const(groups).localSet(group);
+  f.loop();
+  f.i32Const(perGroup).localSet(left);
+  f.loop();
+  f.localGet(to).localGet(from).i32Load().i32Store();
+  addTo(f, from, 4);
+  addTo(f, to, 4 * groups);
+  f.localGet(left).i32Const(1).i32Sub().localTee(left).brIf(0);
+  f.end();
+  // Back to output channel `i + 1` of the pixel: `to` ran C/g steps of g floats past channel i.
+  f.localGet(to).i32Const(4 * groups * perGroup - 4).i32Sub().localSet(to);
+  f.localGet(group).i32Const(1).i32Sub().localTee(group).brIf(0);
+  f.end();
 }
 
 /**

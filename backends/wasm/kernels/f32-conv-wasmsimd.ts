@@ -3,7 +3,10 @@
  * dense (the 3×3 stem), grouped with any kernel, depthwise with a channel
  * multiplier, strided or padded 1×1. Each output pixel keeps up to 32 output
  * channels of its group in v128 accumulators; every input value is splatted
- * once and multiplied into all of them.
+ * once and multiplied into all of them. Taps and up to 8 input channels are
+ * unrolled while the straight-line code stays under
+ * {@link MAX_UNROLLED_MULTIPLY_ADDS}; larger kernels (or many border
+ * columns) take the looped walker, whose code does not grow with them.
  *
  * @module
  */
@@ -13,6 +16,7 @@ import { assembleModule, type MemoryImport } from "../assembler.ts";
 import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 import {
   activationLocals,
+  addTo,
   applyActivation,
   type ArithmeticOptions,
   kernelFunction,
@@ -20,12 +24,24 @@ import {
   storeLanes,
 } from "./emit.ts";
 import { packOutputPanels } from "./pack.ts";
-import { type BlockRun, emitWindowWalk, type WindowGeometry, windowGeometry } from "./window.ts";
+import {
+  type BlockRun,
+  emitWindowLoops,
+  emitWindowWalk,
+  unrolledTaps,
+  type WindowGeometry,
+  windowGeometry,
+} from "./window.ts";
 
 /** Output vectors (4 channels each) per block. */
 const BLOCK_VECTORS = 8;
 /** Input channels per group up to which the channel loop is unrolled. */
 const UNROLL_CHANNELS = 8;
+/**
+ * Multiply-adds of straight-line code per block run up to which the taps are
+ * unrolled (the MobileNet stem needs about 500).
+ */
+export const MAX_UNROLLED_MULTIPLY_ADDS = 8192;
 
 interface Block {
   readonly vectors: number;
@@ -94,8 +110,12 @@ export interface ConvSpec extends ArithmeticOptions {
   readonly activation: Activation;
   /** Byte offset of the {@link packConvWeights} output in linear memory. */
   readonly weights: number;
-  /** Byte offset of a zero row of `width × inStride` floats, read for out-of-image rows. */
-  readonly zeroRow: number;
+  /**
+   * Byte offset of a zero row of `width × inStride` floats, read for
+   * out-of-image rows by the unrolled walker: required when
+   * {@link convUnrolled} is true (else `RangeError`), ignored otherwise.
+   */
+  readonly zeroRow?: number;
   /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
 }
@@ -136,6 +156,7 @@ export function generateConv(spec: ConvSpec): Uint8Array<ArrayBuffer> {
   const runs: BlockRun<Block>[] = [];
   const blocks = groupBlocks(grouping.outPerGroup);
   const blockWeightBytes = (block: Block) => 16 * block.vectors * (1 + taps * ci);
+  const groupWeightBytes = blocks.reduce((sum, block) => sum + blockWeightBytes(block), 0);
   if (blocks.length === 1) {
     // One block per group: walk all groups with one loop.
     runs.push({
@@ -149,84 +170,164 @@ export function generateConv(spec: ConvSpec): Uint8Array<ArrayBuffer> {
       variant: blocks[0],
     });
   } else {
-    let weightStart = 0;
-    for (let g = 0; g < grouping.groups; g++) {
-      let outStart = 4 * g * grouping.outPerGroup;
-      for (const block of blocks) {
-        runs.push({
-          count: 1,
-          inStart: 4 * g * ci,
-          inStep: 0,
-          outStart,
-          outStep: 0,
-          weightStart,
-          weightStep: 0,
-          variant: block,
-        });
-        weightStart += blockWeightBytes(block);
-        outStart += 4 * (4 * block.vectors - 4 + block.lastLanes);
-      }
+    // Per group: the full blocks in one loop, then the narrower last block, if any.
+    const last = blocks[blocks.length - 1];
+    const lastIsFull = last.vectors === BLOCK_VECTORS && last.lastLanes === 4;
+    const fullBlocks = lastIsFull ? blocks.length : blocks.length - 1;
+    const groupSteps = {
+      groups: grouping.groups,
+      groupInStep: 4 * ci,
+      groupOutStep: 4 * grouping.outPerGroup,
+      groupWeightStep: groupWeightBytes,
+    };
+    runs.push({
+      count: fullBlocks,
+      inStart: 0,
+      inStep: 0,
+      outStart: 0,
+      outStep: 4 * 4 * BLOCK_VECTORS,
+      weightStart: 0,
+      weightStep: blockWeightBytes(blocks[0]),
+      variant: blocks[0],
+      ...groupSteps,
+    });
+    if (!lastIsFull) {
+      runs.push({
+        count: 1,
+        inStart: 0,
+        inStep: 0,
+        outStart: 4 * 4 * BLOCK_VECTORS * fullBlocks,
+        outStep: 0,
+        weightStart: blockWeightBytes(blocks[0]) * fullBlocks,
+        weightStep: 0,
+        variant: last,
+        ...groupSteps,
+      });
     }
   }
 
+  /**
+   * `acc[j] += input[c] · weights[c][j]` over the `ci` input channels of one tap, at byte
+   * `inputAt` from the local `inputPointer` and `weightAt` from the local `weightPointer`.
+   */
+  const channelSteps = (
+    block: Block,
+    inputPointer: number,
+    inputAt: number,
+    weightPointer: number,
+    weightAt: number,
+  ) => {
+    const vectorBytes = 16 * block.vectors;
+    const step = (inputOffset: number, weightOffset: number, inputLocal: number, w: number) => {
+      f.localGet(inputLocal).v128Load32Splat(inputOffset).localSet(splat);
+      for (let j = 0; j < block.vectors; j++) {
+        multiplyAccumulate(
+          f,
+          spec.fused,
+          acc[j],
+          () => f.localGet(splat),
+          () => f.localGet(w).v128Load(weightOffset + 16 * j),
+        );
+      }
+    };
+    if (ci <= UNROLL_CHANNELS) {
+      for (let c = 0; c < ci; c++) {
+        step(inputAt + 4 * c, weightAt + vectorBytes * c, inputPointer, weightPointer);
+      }
+      return;
+    }
+    f.localGet(inputPointer).localSet(input);
+    addTo(f, input, inputAt);
+    f.localGet(weightPointer).localSet(weight);
+    addTo(f, weight, weightAt);
+    f.i32Const(ci).localSet(channels);
+    f.loop();
+    step(0, 0, input, weight);
+    addTo(f, input, 4);
+    addTo(f, weight, vectorBytes);
+    f.localGet(channels).i32Const(1).i32Sub().localTee(channels).brIf(0);
+    f.end();
+  };
+
+  const epilogue = (block: Block, out: number, outOffset: number) => {
+    for (let j = 0; j < block.vectors; j++) {
+      applyActivation(f, bounds, acc[j]);
+      storeLanes(
+        f,
+        out,
+        outOffset + 16 * j,
+        acc[j],
+        j === block.vectors - 1 ? block.lastLanes : 4,
+      );
+    }
+  };
+
+  if (!convUnrolled(geometry, grouping)) {
+    emitWindowLoops(f, geometry, spec.weights, runs, {
+      block(f, block, access) {
+        const vectorBytes = 16 * block.vectors;
+        for (let j = 0; j < block.vectors; j++) {
+          f.localGet(access.weights).v128Load(16 * j).localSet(acc[j]);
+        }
+        access.forEachTap(vectorBytes, vectorBytes * ci, (tapInput, tapWeights) => {
+          channelSteps(block, tapInput, 0, tapWeights, 0);
+        });
+        epilogue(block, access.output, 0);
+      },
+    });
+    return assembleModule([f], spec.memory);
+  }
+
+  if (spec.zeroRow === undefined) throw new RangeError("an unrolled conv needs spec.zeroRow");
   emitWindowWalk(f, geometry, spec.zeroRow, spec.weights, runs, {
     pixel(f, block, access) {
       const vectorBytes = 16 * block.vectors;
       for (let j = 0; j < block.vectors; j++) {
         f.localGet(access.weights).v128Load(16 * j).localSet(acc[j]);
       }
-      const step = (inputOffset: number, weightOffset: number, inputPointer: number, w: number) => {
-        f.localGet(inputPointer).v128Load32Splat(inputOffset).localSet(splat);
-        for (let j = 0; j < block.vectors; j++) {
-          multiplyAccumulate(
-            f,
-            spec.fused,
-            acc[j],
-            () => f.localGet(splat),
-            () => f.localGet(w).v128Load(weightOffset + 16 * j),
-          );
-        }
-      };
       for (let ky = 0; ky < kh; ky++) {
         for (let kx = 0; kx < kw; kx++) {
           if (!access.valid(ky, kx)) continue;
           const tapWeights = vectorBytes * (1 + (ky * kw + kx) * ci);
-          if (ci <= UNROLL_CHANNELS) {
-            for (let c = 0; c < ci; c++) {
-              step(
-                access.tapOffset(ky, kx) + 4 * c,
-                tapWeights + vectorBytes * c,
-                access.tapBase(ky),
-                access.weights,
-              );
-            }
-            continue;
-          }
-          f.localGet(access.tapBase(ky)).i32Const(access.tapOffset(ky, kx)).i32Add()
-            .localSet(input);
-          f.localGet(access.weights).i32Const(tapWeights).i32Add().localSet(weight);
-          f.i32Const(ci).localSet(channels);
-          f.loop();
-          step(0, 0, input, weight);
-          f.localGet(input).i32Const(4).i32Add().localSet(input);
-          f.localGet(weight).i32Const(vectorBytes).i32Add().localSet(weight);
-          f.localGet(channels).i32Const(1).i32Sub().localTee(channels).brIf(0);
-          f.end();
+          channelSteps(
+            block,
+            access.tapBase(ky),
+            access.tapOffset(ky, kx),
+            access.weights,
+            tapWeights,
+          );
         }
       }
-      for (let j = 0; j < block.vectors; j++) {
-        applyActivation(f, bounds, acc[j]);
-        storeLanes(
-          f,
-          access.outBase,
-          access.outOffset + 16 * j,
-          acc[j],
-          j === block.vectors - 1 ? block.lastLanes : 4,
-        );
-      }
+      epilogue(block, access.outBase, access.outOffset);
     },
   });
   return assembleModule([f], spec.memory);
+}
+
+/**
+ * Whether {@link generateConv} unrolls the taps of `geometry` (and so needs a
+ * zero row): while the straight-line multiply-adds per block run stay within
+ * {@link MAX_UNROLLED_MULTIPLY_ADDS}, the kernel has at most
+ * `MAX_UNROLLED_TAPS` taps, at most `MAX_BORDER_COLUMNS` columns cross an
+ * edge and an input row fits `MAX_PAD_ROW_BYTES` (window.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { convUnrolled } from "./f32-conv-wasmsimd.ts";
+ * const g = {
+ *   height: 96, width: 96, inStride: 3, outHeight: 48, outWidth: 48, outStride: 32,
+ *   kernel: [3, 3], stride: [2, 2], dilation: [1, 1], padTop: 0, padLeft: 0,
+ * } as const;
+ * assert(convUnrolled(g, { groups: 1, inPerGroup: 3, outPerGroup: 32, kernel: [3, 3] }));
+ * const wide = { ...g, kernel: [64, 64], outHeight: 33, outWidth: 33 } as const;
+ * assert(!convUnrolled(wide, { groups: 1, inPerGroup: 3, outPerGroup: 32, kernel: [64, 64] }));
+ * ```
+ */
+export function convUnrolled(geometry: WindowGeometry, grouping: ConvGrouping): boolean {
+  const vectors = Math.min(BLOCK_VECTORS, Math.ceil(grouping.outPerGroup / 4));
+  const perTap = (grouping.inPerGroup <= UNROLL_CHANNELS ? grouping.inPerGroup : 1) * vectors;
+  return unrolledTaps(geometry, 1) * perTap <= MAX_UNROLLED_MULTIPLY_ADDS;
 }
 
 /**
@@ -258,7 +359,9 @@ export const f32ConvWasmsimd: KernelVariant<DescriptorOf<"conv2d">, WasmKernel, 
     const packed = context.place(packConvWeights(filter, bias, grouping), blocks);
     return shapeKernel((geometry, blocks) => {
       const g = windowGeometry(geometry, d.kernel, d.stride, d.dilation, d.outChannels);
-      const zeroRow = context.padRow(g.width * g.inStride, 0, blocks);
+      const zeroRow = convUnrolled(g, grouping)
+        ? context.padRow(g.width * g.inStride, 0, blocks)
+        : undefined;
       const bytes = generateConv({
         geometry: g,
         grouping,

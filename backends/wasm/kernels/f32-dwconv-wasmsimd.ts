@@ -7,7 +7,10 @@
  * multiply-add chains. Channel-inner keeps the loads walking memory in
  * order; the opposite order (taps held across a row, one block at a time)
  * steps its loads by a whole pixel (2 KiB at 512 channels), which crowds a
- * few L1 sets and ran 1.4–1.7× slower.
+ * few L1 sets and ran 1.4–1.7× slower. Kernels with more than
+ * `MAX_UNROLLED_TAPS` taps, rows with many border columns (huge padding or
+ * dilation) or very wide rows take the looped walker instead: its code does
+ * not grow with the kernel or the image, and it reads no pad row.
  *
  * @module
  */
@@ -26,8 +29,10 @@ import {
 } from "./emit.ts";
 import {
   type BlockRun,
+  emitWindowLoops,
   emitWindowWalk,
   type PixelAccess,
+  unrolledTaps,
   type WindowGeometry,
   windowGeometry,
 } from "./window.ts";
@@ -93,8 +98,12 @@ export interface DepthwiseSpec extends ArithmeticOptions {
   readonly activation: Activation;
   /** Byte offset of the packed weights. */
   readonly weights: number;
-  /** Byte offset of a zero row of `width × channels` floats. */
-  readonly zeroRow: number;
+  /**
+   * Byte offset of a zero row of `width × channels` floats, read for
+   * out-of-image rows by the unrolled walker: required when
+   * {@link depthwiseUnrolled} is true (else `RangeError`), ignored otherwise.
+   */
+  readonly zeroRow?: number;
   /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;
   /** Interior output pixels per loop trip; default {@link defaultDepthwiseUnroll}. */
@@ -128,37 +137,85 @@ export function generateDepthwiseConv(spec: DepthwiseSpec): Uint8Array<ArrayBuff
   const f = kernelFunction();
   const bounds = activationLocals(f, spec.activation);
   const bias = f.local("v128");
-  const taps = Array.from({ length: kh * kw }, () => f.local("v128"));
-  const unroll = spec.unroll ?? defaultDepthwiseUnroll(geometry.outWidth);
-  const acc = Array.from({ length: unroll }, () => f.local("v128"));
   const value = f.local("v128");
+  const blockBytes = 4 * blockFloats(geometry.kernel);
+  const full = Math.floor(channels / 4);
+  const unroll = spec.unroll ?? defaultDepthwiseUnroll(geometry.outWidth);
+
+  if (!depthwiseUnrolled(geometry, unroll)) {
+    const acc = f.local("v128");
+    const runs: BlockRun<number>[] = [
+      {
+        count: full,
+        inStart: 0,
+        inStep: 16,
+        outStart: 0,
+        outStep: 16,
+        weightStart: 0,
+        weightStep: blockBytes,
+        variant: 4,
+      },
+      {
+        count: channels % 4 === 0 ? 0 : 1,
+        inStart: 16 * full,
+        inStep: 0,
+        outStart: 16 * full,
+        outStep: 0,
+        weightStart: blockBytes * full,
+        weightStep: 0,
+        variant: channels % 4,
+      },
+    ];
+    emitWindowLoops(f, geometry, spec.weights, runs, {
+      block(f, lanes, access) {
+        f.f32x4Const([0, 0, 0, 0]).localSet(acc);
+        access.forEachTap(16, 16, (input, weights) => {
+          multiplyAccumulate(
+            f,
+            spec.fused,
+            acc,
+            () => f.localGet(input).v128Load(),
+            () => f.localGet(weights).v128Load(),
+          );
+        });
+        f.localGet(access.weights).v128Load().localGet(acc).f32x4Add().localSet(value);
+        applyActivation(f, bounds, value);
+        storeLanes(f, access.output, 0, value, lanes);
+      },
+    });
+    return assembleModule([f], spec.memory);
+  }
+
+  if (spec.zeroRow === undefined) throw new RangeError("unrolled depthwise needs spec.zeroRow");
+  const taps = Array.from({ length: kh * kw }, () => f.local("v128"));
+  const acc = Array.from({ length: unroll }, () => f.local("v128"));
   const rowPointers = Array.from({ length: kh }, () => f.local("i32"));
   const weightPointer = f.local("i32");
   const outPointer = f.local("i32");
   const blocks = f.local("i32");
-  const blockBytes = 4 * blockFloats(geometry.kernel);
-  const full = Math.floor(channels / 4);
 
   /** The pixels of `access`, for the channel block at the row, weight and output pointers. */
   const block = (lanes: number, access: PixelAccess) => {
     f.localGet(weightPointer).v128Load().localSet(bias);
     taps.forEach((tap, t) => f.localGet(weightPointer).v128Load(16 * (1 + t)).localSet(tap));
+    // Input column (relative to the first pixel's window) → the pixels and taps that read it.
+    const users = new Map<number, [number, number][]>();
+    for (let u = 0; u < access.pixels; u++) {
+      for (let kx = 0; kx < kw; kx++) {
+        if (!access.valid(0, kx)) continue;
+        const column = u * sw + kx * dw;
+        users.set(column, [...users.get(column) ?? [], [u, kx]]);
+      }
+    }
+    const columns = [...users.keys()].sort((a, b) => a - b);
     const started = new Set<number>();
     for (let ky = 0; ky < kh; ky++) {
-      const lastColumn = (access.pixels - 1) * sw + (kw - 1) * dw;
-      for (let column = 0; column <= lastColumn; column++) {
-        const users: [number, number][] = [];
-        for (let u = 0; u < access.pixels; u++) {
-          const kx = (column - u * sw) / dw;
-          if (Number.isInteger(kx) && kx >= 0 && kx < kw && access.valid(ky, kx)) {
-            users.push([u, kx]);
-          }
-        }
-        if (users.length === 0) continue;
-        const [firstUser, firstKx] = users[0];
+      for (const column of columns) {
+        const readers = users.get(column)!;
+        const [firstUser, firstKx] = readers[0];
         const offset = access.tapOffset(ky, firstKx) + firstUser * access.pixelInStep;
         f.localGet(rowPointers[ky]).v128Load(offset).localSet(value);
-        for (const [u, kx] of users) {
+        for (const [u, kx] of readers) {
           if (!started.has(u)) {
             started.add(u);
             f.localGet(value).localGet(taps[ky * kw + kx]).f32x4Mul().localSet(acc[u]);
@@ -216,6 +273,28 @@ export function generateDepthwiseConv(spec: DepthwiseSpec): Uint8Array<ArrayBuff
 }
 
 /**
+ * Whether {@link generateDepthwiseConv} unrolls the taps of `geometry` (and
+ * so needs a zero row) with `unroll` interior pixels per loop trip; false
+ * past `MAX_UNROLLED_TAPS` taps, `MAX_BORDER_COLUMNS` border columns or an
+ * input row of `MAX_PAD_ROW_BYTES` (window.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { depthwiseUnrolled } from "./f32-dwconv-wasmsimd.ts";
+ * const g = {
+ *   height: 8, width: 8, inStride: 4, outHeight: 8, outWidth: 8, outStride: 4,
+ *   kernel: [3, 3], stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1,
+ * } as const;
+ * assert(depthwiseUnrolled(g, 4));
+ * assert(!depthwiseUnrolled({ ...g, dilation: [4096, 4096], padLeft: 4096, width: 10000, outWidth: 10000 }, 4));
+ * ```
+ */
+export function depthwiseUnrolled(geometry: WindowGeometry, unroll: number): boolean {
+  return unrolledTaps(geometry, unroll) !== Infinity;
+}
+
+/**
  * The `f32-dwconv-wasmsimd` variant of conv2d: depthwise with channel
  * multiplier 1 (groups = input channels = output channels, more than one),
  * any kernel, stride, dilation and padding.
@@ -243,7 +322,9 @@ export const f32DwconvWasmsimd: KernelVariant<DescriptorOf<"conv2d">, WasmKernel
     );
     return shapeKernel((geometry, blocks) => {
       const g = windowGeometry(geometry, d.kernel, d.stride, d.dilation, d.outChannels);
-      const zeroRow = context.padRow(g.width * g.inStride, 0, blocks);
+      const zeroRow = depthwiseUnrolled(g, defaultDepthwiseUnroll(g.outWidth))
+        ? context.padRow(g.width * g.inStride, 0, blocks)
+        : undefined;
       const bytes = generateDepthwiseConv({
         geometry: g,
         channels: d.inChannels,

@@ -9,8 +9,13 @@
 import type { DescriptorOf, KernelVariant } from "@mobileops/core";
 import { shapeKernel, type WasmContext, type WasmKernel } from "../kernel.ts";
 
+/** Channels summed per pass: the float64 sums stay a few KiB whatever the channel count. */
+const CHANNEL_BLOCK = 1024;
+
 /**
- * Mean over height and width of `[batch, pixels, channels]`, summed in float64.
+ * Mean over height and width of `[batch, pixels, channels]`, summed in float64
+ * (NaN and ±∞ propagate as in the reference). Channels go in blocks of
+ * {@link CHANNEL_BLOCK}, each summed over every pixel.
  *
  * @example
  * ```ts
@@ -29,14 +34,18 @@ export function globalAvgPoolScalar(
   pixels: number,
   channels: number,
 ): void {
-  const sums = new Float64Array(channels);
+  const sums = new Float64Array(Math.min(channels, CHANNEL_BLOCK));
   for (let n = 0; n < batch; n++) {
-    sums.fill(0);
-    for (let p = 0; p < pixels; p++) {
-      const from = input + (n * pixels + p) * channels;
-      for (let c = 0; c < channels; c++) sums[c] += heap[from + c];
+    for (let first = 0; first < channels; first += CHANNEL_BLOCK) {
+      const count = Math.min(CHANNEL_BLOCK, channels - first);
+      sums.fill(0);
+      for (let p = 0; p < pixels; p++) {
+        const from = input + (n * pixels + p) * channels + first;
+        for (let c = 0; c < count; c++) sums[c] += heap[from + c];
+      }
+      const to = out + n * channels + first;
+      for (let c = 0; c < count; c++) heap[to + c] = sums[c] / pixels;
     }
-    for (let c = 0; c < channels; c++) heap[out + n * channels + c] = sums[c] / pixels;
   }
 }
 
