@@ -17,12 +17,13 @@ import {
 } from "@mobileops/core";
 import { reference, type ReferenceTensor } from "./reference.ts";
 
-/** Computes an operator's outputs from validated inputs. */
+/** Computes an operator's outputs from validated inputs; `output` holds what `run` was given. */
 export type Compute = (
   descriptor: OpDescriptor,
   weights: OpWeights,
   inputs: readonly ReferenceTensor[],
   geometry: OpGeometry,
+  output: Float32Array,
 ) => ArrayLike<number>;
 
 /** A prepared operator of the reference backend: the call itself. */
@@ -71,7 +72,7 @@ export function createReferenceBackend(
     context: undefined,
     run: (kernel, inputs, output, geometry) => {
       const tensors = inputs.map((data, i) => ({ shape: geometry.inputShapes[i], data }));
-      output.set(compute(kernel.descriptor, kernel.weights, tensors, geometry));
+      output.set(compute(kernel.descriptor, kernel.weights, tensors, geometry, output.slice()));
     },
     releaseKernel: () => {},
     sync: () => Promise.resolve(),

@@ -3,7 +3,9 @@
  * parameters (kernel, stride, each padding form, dilation, channel counts,
  * odd and non-square sizes, batch, groups, multiplier, activation, bias),
  * plus the real layer shapes of MobileNet v1 and ShuffleNet v1 at reduced
- * spatial size. Every case carries the seed of its data, so a failure is
+ * spatial size; each operator's non-finite table (non_finite.ts) and the
+ * extreme sizes (extreme_sizes.ts) join them here. Every case carries the
+ * seed of its data (and its non-finite values), so a failure is
  * reproducible from its name alone.
  *
  * @module
@@ -33,29 +35,18 @@ import {
   shapeSize,
   softmax,
 } from "@mobileops/core";
+import {
+  type CaseTable,
+  type ConformanceCase,
+  convRange,
+  describeCall,
+  type SpecialValue,
+} from "./conformance_case.ts";
+import { EXTREME_SIZE_TABLE } from "./extreme_sizes.ts";
+import { NON_FINITE_TABLES } from "./non_finite.ts";
 import { pickOne, randomFloat32, seededRandom } from "./random.ts";
 
-/** One operator call to check: descriptor, input shapes and the seed of its data. */
-export interface ConformanceCase {
-  /** Unique, and enough to reproduce the case. */
-  readonly name: string;
-  /** The operator call under test; its weights come from {@link caseData}. */
-  readonly descriptor: OpDescriptor;
-  /** One per operator input: NHWC, `[batch, …]` for fully connected, any rank for softmax. */
-  readonly inputShapes: readonly Shape[];
-  /** Seed of the inputs and weights ({@link caseData}). */
-  readonly seed: number;
-  /** Inputs are drawn uniformly from `[low, high]`; wide enough for relu6 to clamp. */
-  readonly inputRange: readonly [low: number, high: number];
-}
-
-/** A named group of cases, reported together. */
-export interface CaseTable {
-  /** Names the test step and prefixes each case's name, e.g. `"network layers"`. */
-  readonly name: string;
-  /** The same cases, with the same seeds, on every run. */
-  readonly cases: readonly ConformanceCase[];
-}
+export { type CaseTable, type ConformanceCase, describeCall, type SpecialValue };
 
 /** Operators whose results are float32 values moved or selected, so checked with `===`. */
 export const BIT_EXACT_OPS: ReadonlySet<OpDescriptor["op"]> = new Set([
@@ -128,60 +119,6 @@ function fitSpatial(spatial: Pair, padding: Padding, extent: Pair): Pair {
 
 function extentOf(kernel: Pair, dilation: Pair): Pair {
   return [(kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1];
-}
-
-/** Input range for a convolution of `terms` products: wide enough that relu6 clamps often. */
-function convRange(activation: Activation, terms: number): [number, number] {
-  const scale = activation === "relu6" ? Math.max(1, 18 / Math.sqrt(terms)) : 1;
-  return [-scale, scale];
-}
-
-function pairText(pair: Pair): string {
-  return `${pair[0]}x${pair[1]}`;
-}
-
-function paddingText(padding: Padding): string {
-  return typeof padding === "string" ? padding : `[${padding.join(",")}]`;
-}
-
-/**
- * A short readable description of a descriptor applied to `inputShapes`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { describeCall } from "@mobileops/conformance";
- * import { channelShuffle } from "@mobileops/core";
- * assert(describeCall(channelShuffle({ groups: 3 }), [[1, 2, 2, 6]]) === "channelShuffle g3 in 1x2x2x6");
- * ```
- */
-export function describeCall(descriptor: OpDescriptor, inputShapes: readonly Shape[]): string {
-  const shapes = inputShapes.map((shape) => shape.join("x")).join(" + ");
-  switch (descriptor.op) {
-    case "conv2d": {
-      const d = descriptor;
-      return `conv2d ${pairText(d.kernel)} s${pairText(d.stride)} d${pairText(d.dilation)} ` +
-        `${paddingText(d.padding)} g${d.groups} ${d.inChannels}->${d.outChannels}` +
-        `${d.bias ? " bias" : ""} ${d.activation} in ${shapes}`;
-    }
-    case "avgPool2d":
-    case "maxPool2d":
-      return `${descriptor.op} ${pairText(descriptor.kernel)} s${pairText(descriptor.stride)} ` +
-        `${paddingText(descriptor.padding)}` +
-        `${descriptor.op === "avgPool2d" && descriptor.countIncludePad ? " countIncludePad" : ""}` +
-        ` in ${shapes}`;
-    case "channelShuffle":
-      return `channelShuffle g${descriptor.groups} in ${shapes}`;
-    case "add":
-    case "concat":
-      return `${descriptor.op} ${descriptor.activation} in ${shapes}`;
-    case "fullyConnected":
-      return `fullyConnected ${descriptor.inFeatures}->${descriptor.outFeatures}` +
-        `${descriptor.bias ? " bias" : ""} ${descriptor.activation} in ${shapes}`;
-    case "globalAvgPool":
-    case "softmax":
-      return `${descriptor.op} in ${shapes}`;
-  }
 }
 
 interface CaseDraft {
@@ -658,33 +595,45 @@ function networkTable(): CaseTable {
 }
 
 /**
- * The case tables of each operator. Keyed by every operator name, so a new
- * operator without cases fails `deno check`; the cases test checks that no
- * list is empty.
+ * The case tables of each operator: its parameter sweeps, then its
+ * non-finite table (NaN and ±Infinity at random, border and lane positions;
+ * see non_finite.ts). Keyed by every operator name, so a new operator
+ * without cases fails `deno check`; the cases test checks that no list is
+ * empty.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { OP_CASE_TABLES } from "@mobileops/conformance";
  * assert(OP_CASE_TABLES.channelShuffle.every((t) => t.cases.every((c) => c.descriptor.op === "channelShuffle")));
+ * assert(OP_CASE_TABLES.maxPool2d.some((t) => t.cases.some((c) => c.specials?.some((s) => Number.isNaN(s.value)))));
  * ```
  */
 export const OP_CASE_TABLES: { readonly [Op in OpName]: readonly CaseTable[] } = {
-  conv2d: [depthwiseTable(), pointwiseTable(), groupTable(), denseTable(), nonSquareConvTable()],
-  avgPool2d: [avgPoolTable()],
-  maxPool2d: [maxPoolTable()],
-  channelShuffle: [shuffleTable()],
-  add: [addTable()],
-  concat: [concatTable()],
-  globalAvgPool: [globalAvgPoolTable()],
-  fullyConnected: [fullyConnectedTable()],
-  softmax: [softmaxTable()],
+  conv2d: [
+    depthwiseTable(),
+    pointwiseTable(),
+    groupTable(),
+    denseTable(),
+    nonSquareConvTable(),
+    ...NON_FINITE_TABLES.conv2d,
+  ],
+  avgPool2d: [avgPoolTable(), ...NON_FINITE_TABLES.avgPool2d],
+  maxPool2d: [maxPoolTable(), ...NON_FINITE_TABLES.maxPool2d],
+  channelShuffle: [shuffleTable(), ...NON_FINITE_TABLES.channelShuffle],
+  add: [addTable(), ...NON_FINITE_TABLES.add],
+  concat: [concatTable(), ...NON_FINITE_TABLES.concat],
+  globalAvgPool: [globalAvgPoolTable(), ...NON_FINITE_TABLES.globalAvgPool],
+  fullyConnected: [fullyConnectedTable(), ...NON_FINITE_TABLES.fullyConnected],
+  softmax: [softmaxTable(), ...NON_FINITE_TABLES.softmax],
 };
 
 /**
  * Every conformance case, by table: each operator's tables in
- * {@link OP_CASE_TABLES} order, then the real network layers. Built once, at
- * import: plain data.
+ * {@link OP_CASE_TABLES} order, then the real network layers, then the
+ * extreme-but-valid sizes (`"extreme sizes"`: windows, strides, dilations,
+ * padding at `MAX_WINDOW`, thousands of channels, large batches). Built
+ * once, at import: plain data.
  *
  * @example
  * ```ts
@@ -692,11 +641,13 @@ export const OP_CASE_TABLES: { readonly [Op in OpName]: readonly CaseTable[] } =
  * import { CASE_TABLES } from "@mobileops/conformance";
  * const total = CASE_TABLES.reduce((sum, table) => sum + table.cases.length, 0);
  * assert(total >= 1000);
+ * assert.equal(CASE_TABLES.at(-1)?.name, "extreme sizes");
  * ```
  */
 export const CASE_TABLES: readonly CaseTable[] = [
   ...Object.values(OP_CASE_TABLES).flat(),
   networkTable(),
+  EXTREME_SIZE_TABLE,
 ];
 
 /** The data of one case: weights (for convolutions and fully connected layers) and inputs. */
@@ -726,8 +677,12 @@ function weightsFor(descriptor: OpDescriptor, random: () => number): OpWeights {
 }
 
 /**
- * Generates a case's weights and inputs from its seed: the same case always
- * gets the same data.
+ * Generates a case's weights and inputs from its seed, then writes its
+ * {@link ConformanceCase.specials} into the inputs: the same case always
+ * gets the same data, and the specials do not change the drawn values
+ * around them.
+ *
+ * @throws {RangeError} A special names an input or index the case does not have.
  *
  * @example
  * ```ts
@@ -736,6 +691,8 @@ function weightsFor(descriptor: OpDescriptor, random: () => number): OpWeights {
  * const testCase = CASE_TABLES[0].cases[0];
  * const a = caseData(testCase), b = caseData(testCase);
  * assert(a.inputs[0].join() === b.inputs[0].join());
+ * const special = caseData({ ...testCase, specials: [{ input: 0, index: 1, value: NaN }] });
+ * assert(Number.isNaN(special.inputs[0][1]) && special.inputs[0][0] === a.inputs[0][0]);
  * ```
  */
 export function caseData(testCase: ConformanceCase): CaseData {
@@ -747,5 +704,17 @@ export function caseData(testCase: ConformanceCase): CaseData {
     for (let i = 0; i < data.length; i++) data[i] += (high + low) / 2;
     return data;
   });
+  for (const [i, { input, index, value }] of (testCase.specials ?? []).entries()) {
+    const data = inputs[input];
+    if (data === undefined) {
+      throw new RangeError(`specials[${i}].input = ${input}: the case has ${inputs.length} inputs`);
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= data.length) {
+      throw new RangeError(
+        `specials[${i}].index = ${index}: inputs[${input}] has ${data.length} values`,
+      );
+    }
+    data[index] = value;
+  }
   return { weights, inputs };
 }

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { type Conv2dDescriptor, OP_NAMES, type OpDescriptor } from "@mobileops/core";
+import {
+  type Conv2dDescriptor,
+  MAX_WINDOW,
+  OP_NAMES,
+  type OpDescriptor,
+  type OpName,
+} from "@mobileops/core";
 import { CASE_TABLES, caseData, type ConformanceCase, OP_CASE_TABLES } from "./cases.ts";
+import { EXTREME_SIZE_TABLE } from "./extreme_sizes.ts";
 import { reference } from "./reference.ts";
 
 const ALL = CASE_TABLES.flatMap((table) => table.cases);
@@ -126,4 +133,184 @@ Deno.test("caseData: deterministic, float32, in the case's input range", () => {
   assert.deepEqual(a.inputs, b.inputs);
   const [low, high] = testCase.inputRange;
   assert.ok(a.inputs[0].every((v) => v >= low && v <= high));
+});
+
+/** Every case with specials, per operator, with each special's coordinates. */
+function specialsOf(op: OpName) {
+  return OP_CASE_TABLES[op].flatMap((table) => table.cases).flatMap((c) =>
+    (c.specials ?? []).map((special) => {
+      const shape = c.inputShapes[special.input];
+      const channels = shape[shape.length - 1];
+      const vectors = channels - (channels % 4);
+      const channel = special.index % channels;
+      // NHWC position of the pixel (rank-4 inputs only).
+      const [, h, w] = shape;
+      const pixel = Math.floor(special.index / channels);
+      return {
+        testCase: c,
+        value: special.value,
+        lane: channel < vectors ? `lane ${channel % 4}` : `tail ${channel - vectors}`,
+        x: shape.length === 4 ? pixel % w : -1,
+        y: shape.length === 4 ? Math.floor(pixel / w) % h : -1,
+        width: shape.length === 4 ? w : -1,
+        height: shape.length === 4 ? h : -1,
+      };
+    })
+  );
+}
+
+const VALUE_NAMES = (values: number[]) => values.map((v) => Number.isNaN(v) ? "NaN" : `${v}`);
+
+Deno.test("non-finite tables: every operator gets NaN, +∞ and −∞ in every lane and the tail", () => {
+  for (const op of OP_NAMES) {
+    const specials = specialsOf(op);
+    covers(VALUE_NAMES(specials.map((s) => s.value)), ["NaN", "Infinity", "-Infinity"], `${op}`);
+    covers(
+      specials.map((s) => s.lane),
+      ["lane 0", "lane 1", "lane 2", "lane 3", "tail 0", "tail 1", "tail 2"],
+      `${op} special in`,
+    );
+    for (const lane of ["lane 0", "lane 3", "tail 0"]) {
+      covers(
+        VALUE_NAMES(specials.filter((s) => s.lane === lane).map((s) => s.value)),
+        ["NaN", "Infinity", "-Infinity"],
+        `${op} ${lane} special`,
+      );
+    }
+  }
+});
+
+Deno.test("non-finite tables: borders, corners and every pixel of a 4-, 6- and 12-pixel block", () => {
+  for (
+    const op of ["conv2d", "avgPool2d", "maxPool2d", "add", "concat", "globalAvgPool"] as const
+  ) {
+    const specials = specialsOf(op).filter((s) => s.x >= 0);
+    const at = (test: (s: (typeof specials)[number]) => boolean, what: string) =>
+      assert.ok(specials.some(test), `no ${op} special ${what}`);
+    at((s) => s.y === 0 && s.x === 0, "in the top-left corner");
+    at((s) => s.y === 0 && s.x === s.width - 1, "in the top-right corner");
+    at((s) => s.y === s.height - 1 && s.x === 0, "in the bottom-left corner");
+    at((s) => s.y === s.height - 1 && s.x === s.width - 1, "in the bottom-right corner");
+    if (op !== "conv2d" && op !== "avgPool2d" && op !== "maxPool2d") continue;
+    for (const block of [4, 6, 12]) {
+      covers(
+        specials.map((s) => s.x % block),
+        [...Array(block).keys()],
+        `${op} column mod ${block}`,
+      );
+      at(
+        (s) => s.width % block !== 0 && s.x >= s.width - (s.width % block),
+        `past the last full ${block}-pixel block of a row`,
+      );
+    }
+  }
+});
+
+Deno.test("non-finite tables: every activation, with and without bias", () => {
+  for (const op of ["conv2d", "add", "concat", "fullyConnected"] as const) {
+    const descriptors = specialsOf(op).map((s) =>
+      s.testCase.descriptor as OpDescriptor & {
+        activation: string;
+        bias?: boolean;
+      }
+    );
+    covers(descriptors.map((d) => d.activation), ["none", "relu", "relu6"], `${op} activation`);
+    if (op === "conv2d" || op === "fullyConnected") {
+      for (const activation of ["none", "relu", "relu6"]) {
+        covers(
+          descriptors.filter((d) => d.activation === activation).map((d) => d.bias),
+          [true, false],
+          `${op} ${activation} bias`,
+        );
+      }
+    }
+  }
+  const convs = specialsOf("conv2d").map((s) => s.testCase.descriptor as Conv2dDescriptor);
+  assert.ok(convs.some((d) => d.groups === d.inChannels && d.kernel[0] === 3 && d.stride[0] === 2));
+  assert.ok(convs.some((d) => d.groups === d.inChannels && d.outChannels > d.inChannels));
+  assert.ok(convs.some((d) => d.kernel[0] === 1 && d.groups > 1 && d.groups < d.inChannels));
+  assert.ok(convs.some((d) => d.groups === 1 && d.kernel[0] === 3 && d.inChannels === 3));
+  assert.ok(convs.some((d) => d.dilation[0] > 1));
+});
+
+Deno.test("non-finite tables: the reference gives NaN, ±∞ and mostly finite outputs, with finite tolerances", () => {
+  for (const op of OP_NAMES) {
+    const outputs = new Set<string>();
+    let finite = 0;
+    let total = 0;
+    for (const c of OP_CASE_TABLES[op].flatMap((t) => t.cases).filter((c) => c.specials)) {
+      const data = caseData(c);
+      const result = reference(
+        c.descriptor,
+        data.weights,
+        c.inputShapes.map((shape, i) => ({ shape, data: data.inputs[i] })),
+      );
+      assert.ok(Number.isFinite(result.accumulation), c.name);
+      assert.ok(result.magnitude.every(Number.isFinite), c.name);
+      for (const value of result.values) {
+        outputs.add(Number.isNaN(value) ? "NaN" : Number.isFinite(value) ? "finite" : `${value}`);
+        if (Number.isFinite(value)) finite++;
+      }
+      total += result.values.length;
+    }
+    // Most outputs stay finite, so a value leaking into a neighbour is seen.
+    assert.ok(finite > total / 2, `${op}: ${finite} of ${total} outputs finite`);
+    const wanted = op === "softmax"
+      ? ["NaN", "finite"]
+      : ["NaN", "Infinity", "-Infinity", "finite"];
+    covers(outputs, wanted, `${op} output`);
+  }
+});
+
+Deno.test("extreme sizes: every operator, every window parameter at MAX_WINDOW", () => {
+  const cases = EXTREME_SIZE_TABLE.cases;
+  covers(cases.map((c) => c.descriptor.op), [...OP_NAMES], "op");
+  const windows = cases.map((c) => c.descriptor).filter((d) =>
+    d.op === "conv2d" || d.op === "avgPool2d" || d.op === "maxPool2d"
+  );
+  const sides = (d: (typeof windows)[number]): readonly number[] =>
+    typeof d.padding === "string" ? [] : d.padding;
+  const convs = windows.filter((d): d is Conv2dDescriptor => d.op === "conv2d");
+  assert.ok(convs.some((d) => d.kernel.includes(MAX_WINDOW)), "kernel");
+  assert.ok(convs.some((d) => d.stride.includes(MAX_WINDOW)), "stride");
+  assert.ok(convs.some((d) => d.dilation.includes(MAX_WINDOW)), "dilation");
+  assert.ok(convs.some((d) => sides(d).includes(MAX_WINDOW)), "padding");
+  assert.ok(
+    convs.some((d) => d.dilation[0] === MAX_WINDOW && d.padding === "same" && d.kernel[0] === 3),
+    "3×3 'same' at the largest dilation",
+  );
+  const pools = windows.filter((d) => d.op !== "conv2d");
+  assert.ok(pools.some((d) => d.kernel.includes(MAX_WINDOW)), "pool kernel");
+  assert.ok(pools.some((d) => d.stride.includes(MAX_WINDOW)), "pool stride");
+  assert.ok(pools.some((d) => sides(d).includes(MAX_WINDOW - 1)), "pool padding");
+  assert.ok(convs.some((d) => d.inChannels >= 4096 && d.groups === 1), "thousands of channels");
+  assert.ok(
+    cases.some((c) => c.descriptor.op === "channelShuffle" && c.inputShapes[0][3] >= 2 ** 16),
+    "a 2^16-channel shuffle",
+  );
+  assert.ok(cases.some((c) => c.inputShapes[0][0] >= 4096), "a batch of thousands");
+  assert.equal(new Set(cases.map((c) => c.name)).size, cases.length);
+});
+
+Deno.test("caseData: specials replace drawn values, and name inputs that exist", () => {
+  const testCase = CASE_TABLES.find((t) => t.name === "add")!.cases[0];
+  const plain = caseData(testCase);
+  const specials = [
+    { input: 1, index: 2, value: Infinity },
+    { input: 0, index: 0, value: NaN },
+    { input: 0, index: 0, value: -Infinity },
+  ];
+  const special = caseData({ ...testCase, specials });
+  assert.equal(special.inputs[1][2], Infinity);
+  assert.equal(special.inputs[0][0], -Infinity, "a later special at the same place wins");
+  assert.deepEqual(special.inputs[0].slice(1), plain.inputs[0].slice(1));
+  assert.deepEqual(special.inputs[1].slice(3), plain.inputs[1].slice(3));
+  assert.throws(
+    () => caseData({ ...testCase, specials: [{ input: 2, index: 0, value: NaN }] }),
+    /specials\[0\]\.input = 2/,
+  );
+  assert.throws(
+    () => caseData({ ...testCase, specials: [{ input: 0, index: -1, value: NaN }] }),
+    /specials\[0\]\.index = -1/,
+  );
 });

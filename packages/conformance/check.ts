@@ -16,6 +16,7 @@ import {
   type Tensor,
 } from "@mobileops/core";
 import { BIT_EXACT_OPS, caseData, type ConformanceCase, describeCall } from "./cases.ts";
+import { describeSpecials, type SpecialValue } from "./conformance_case.ts";
 import { reference } from "./reference.ts";
 import { bitExact, type Comparison, withinTolerance } from "./tolerance.ts";
 
@@ -36,8 +37,10 @@ export interface CaseReport {
 /** Options of {@link runCase}. */
 export interface RunCaseOptions {
   /**
-   * Pass a NaN-filled output tensor to `run` (instead of letting it allocate
-   * one), which catches kernels that skip outputs or accumulate into them.
+   * Pass a preset output tensor to `run` (instead of letting it allocate
+   * one), which catches kernels that skip outputs or accumulate into them:
+   * filled with NaN, or with a finite value the reference gives nowhere
+   * when it gives NaN somewhere (so a skipped NaN output is caught too).
    */
   readonly presetOutput?: boolean;
   /** Fail the case unless the backend chose this kernel variant (`kernel.variant`). */
@@ -48,6 +51,20 @@ function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }
 
+/**
+ * What a preset output is filled with: NaN, or where the reference has NaN
+ * somewhere, a finite value larger in magnitude than any it has.
+ */
+function presetFill(expected: Float64Array): number {
+  let largest = 0;
+  let hasNaN = false;
+  for (const value of expected) {
+    if (Number.isNaN(value)) hasNaN = true;
+    else if (Number.isFinite(value)) largest = Math.max(largest, Math.abs(value));
+  }
+  return hasNaN ? -(2 * largest + 1) : NaN;
+}
+
 function failed(name: string, problem: string, variant?: string): CaseReport {
   return { name, ok: false, worstRatio: Infinity, problem, variant };
 }
@@ -55,9 +72,11 @@ function failed(name: string, problem: string, variant?: string): CaseReport {
 /**
  * Runs `testCase` on `backend` and compares the result with the float64
  * reference: output shape (with core's `inferGeometry` and the reference,
- * exactly), values (bit-exact or within tolerance), the preset output being
- * returned, inputs left unchanged and, when asked, the kernel variant chosen.
- * Frees everything it allocates.
+ * exactly), values (bit-exact or within tolerance; NaN and ±∞ exactly where
+ * the reference has them), the preset output being returned, inputs left
+ * unchanged and, when asked, the kernel variant chosen. The case's
+ * `specials` are written into its inputs by `caseData`. Frees everything it
+ * allocates.
  *
  * @example
  * ```ts
@@ -97,7 +116,10 @@ export async function runCase(
       tensors.push(backend.upload(data.inputs[i], shape));
     }
     const output = options.presetOutput
-      ? backend.upload(new Float32Array(expected.values.length).fill(NaN), expected.shape)
+      ? backend.upload(
+        new Float32Array(expected.values.length).fill(presetFill(expected.values)),
+        expected.shape,
+      )
       : undefined;
     if (output) tensors.push(output);
     const result = backend.run(kernel, tensors.slice(0, inputShapes.length), output);
@@ -136,7 +158,7 @@ export async function runCase(
   }
 }
 
-/** What {@link kernelCase} needs: the call, and optionally its data's seed and range. */
+/** What {@link kernelCase} needs: the call, and optionally its data's seed, range and specials. */
 export interface KernelCaseOptions {
   /** The operator call under test. */
   readonly descriptor: OpDescriptor;
@@ -146,7 +168,9 @@ export interface KernelCaseOptions {
   readonly seed?: number;
   /** Inputs are drawn uniformly from `[low, high]`. Default `[-1, 1]`. */
   readonly inputRange?: readonly [low: number, high: number];
-  /** Default: the call described by `describeCall`, with the seed. */
+  /** Values written into the inputs after the draw (NaN, ±Infinity). Default none. */
+  readonly specials?: readonly SpecialValue[];
+  /** Default: the call described by `describeCall`, with the seed and the specials. */
   readonly name?: string;
 }
 
@@ -163,17 +187,25 @@ export interface KernelCaseOptions {
  * const c = kernelCase({ descriptor: add(), inputShapes: [[1, 1, 1, 5], [1, 1, 1, 5]], seed: 3 });
  * assert.equal(c.seed, 3);
  * assert.deepEqual(c.inputRange, [-1, 1]);
+ * const nan = kernelCase({
+ *   descriptor: add({ activation: "relu" }),
+ *   inputShapes: [[1], [1]],
+ *   specials: [{ input: 0, index: 0, value: NaN }],
+ * });
+ * assert.equal(nan.name, "add relu in 1 + 1 seed 1 with in0[0]=NaN");
  * ```
  */
 export function kernelCase(options: KernelCaseOptions): ConformanceCase {
   const seed = options.seed ?? 1;
   return {
     name: options.name ??
-      `${describeCall(options.descriptor, options.inputShapes)} seed ${seed}`,
+      `${describeCall(options.descriptor, options.inputShapes)} seed ${seed}` +
+        describeSpecials(options.specials),
     descriptor: options.descriptor,
     inputShapes: options.inputShapes,
     seed,
     inputRange: options.inputRange ?? [-1, 1],
+    ...(options.specials ? { specials: options.specials } : {}),
   };
 }
 

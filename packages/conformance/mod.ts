@@ -1,8 +1,10 @@
 /**
  * `@mobileops/conformance`: the float64 reference of every operator, the
- * accumulation-length tolerance, deterministic case tables and bad-input
- * cases, and {@link conformance}, which registers them all as one test per
- * backend. See docs/conformance.md.
+ * accumulation-length tolerance (NaN and ±∞ judged exactly), deterministic
+ * case tables (parameter sweeps, non-finite inputs, extreme sizes) and
+ * bad-input cases, random cases for fuzzing, and {@link conformance}, which
+ * registers the tables and bad-input cases as one test per backend. See
+ * docs/conformance.md.
  *
  * @example
  * ```ts
@@ -41,6 +43,7 @@ export {
   type ConformanceCase,
   describeCall,
   OP_CASE_TABLES,
+  type SpecialValue,
 } from "./cases.ts";
 export {
   assertCasesPass,
@@ -58,3 +61,4 @@ export {
   type ErrorClass,
 } from "./bad_input.ts";
 export { conformance, type ConformanceOptions } from "./conformance.ts";
+export { fuzzCase, shrinkCase, type ShrinkOptions } from "./fuzz.ts";

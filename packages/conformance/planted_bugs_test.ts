@@ -126,17 +126,28 @@ Deno.test("planted bug: avg pool ignores countIncludePad", async () => {
   );
 });
 
-/** The input with its padding made explicit zeros, so a pool sees padded cells as values. */
-function zeroPadded(x: ReferenceTensor, [top, bottom, left, right]: OpGeometry["padding"]) {
+/**
+ * The input with its padding made explicit cells: `outside(edge)` of the
+ * nearest in-image cell of the same channel (zeros by default), so a pool or
+ * convolution sees padded cells as values.
+ */
+function padded(
+  x: ReferenceTensor,
+  [top, bottom, left, right]: OpGeometry["padding"],
+  outside: (edge: number) => number = () => 0,
+) {
   const [n, h, w, c] = x.shape;
   const shape = [n, h + top + bottom, w + left + right, c];
   const data = new Float64Array(shape.reduce((a, b) => a * b));
   for (let b = 0; b < n; b++) {
-    for (let y = 0; y < h; y++) {
-      for (let xx = 0; xx < w; xx++) {
+    for (let y = 0; y < shape[1]; y++) {
+      for (let xx = 0; xx < shape[2]; xx++) {
+        const sy = Math.min(Math.max(y - top, 0), h - 1);
+        const sx = Math.min(Math.max(xx - left, 0), w - 1);
+        const inside = sy === y - top && sx === xx - left;
         for (let ch = 0; ch < c; ch++) {
-          data[((b * shape[1] + y + top) * shape[2] + xx + left) * c + ch] =
-            x.data[((b * h + y) * w + xx) * c + ch];
+          const value = x.data[((b * h + sy) * w + sx) * c + ch];
+          data[((b * shape[1] + y) * shape[2] + xx) * c + ch] = inside ? value : outside(value);
         }
       }
     }
@@ -149,7 +160,7 @@ Deno.test("planted bug: max pool lets padded zeros win", async () => {
     (descriptor, weights, inputs, geometry) =>
       descriptor.op === "maxPool2d"
         ? values({ ...descriptor, padding: "valid" }, weights, [
-          zeroPadded(inputs[0], geometry.padding),
+          padded(inputs[0], geometry.padding),
         ], geometry)
         : values(descriptor, weights, inputs, geometry),
     isOp("maxPool2d"),
@@ -260,6 +271,93 @@ Deno.test("planted bug: run modifies its input", async () => {
   );
 });
 
+const special = (c: ConformanceCase) => (c.specials?.length ?? 0) > 0;
+const activated = (c: ConformanceCase) =>
+  "activation" in c.descriptor && c.descriptor.activation !== "none";
+
+Deno.test("planted bug: fused relu / relu6 as f32x4.pmax(0, x), which turns NaN into 0", async () => {
+  // WebAssembly's pseudo-minimum and pseudo-maximum: b < a ? b : a and a < b ? b : a.
+  const pmin = (a: number, b: number) => b < a ? b : a;
+  const pmax = (a: number, b: number) => a < b ? b : a;
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (!("activation" in descriptor) || descriptor.activation === "none") {
+        return values(descriptor, weights, inputs, geometry);
+      }
+      const relu6 = descriptor.activation === "relu6";
+      const linear = values({ ...descriptor, activation: "none" }, weights, inputs, geometry);
+      return linear.map((v) => relu6 ? pmin(6, pmax(0, v)) : pmax(0, v));
+    },
+    (c) => special(c) && activated(c),
+    (c) => !special(c) && activated(c) && ["add", "concat"].includes(c.descriptor.op),
+  );
+});
+
+Deno.test("planted bug: max pool skips NaN (value > max, from −∞)", async () => {
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (descriptor.op !== "maxPool2d") return values(descriptor, weights, inputs, geometry);
+      const cleaned = {
+        shape: inputs[0].shape,
+        data: Array.from(inputs[0].data, (v) => v === v ? v : -Infinity),
+      };
+      return values(descriptor, weights, [cleaned], geometry);
+    },
+    (c) => special(c) && c.descriptor.op === "maxPool2d",
+    (c) => !special(c) && c.descriptor.op === "maxPool2d",
+  );
+});
+
+Deno.test("planted bug: convolution padding taps computed as 0 × the edge pixel (∞·0 = NaN)", async () => {
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) =>
+      descriptor.op === "conv2d"
+        ? values({ ...descriptor, padding: "valid" }, weights, [
+          padded(inputs[0], geometry.padding, (edge) => 0 * edge),
+        ], geometry)
+        : values(descriptor, weights, inputs, geometry),
+    // The extreme sizes would pad to 8193×8193 images here.
+    (c) => special(c) && c.descriptor.op === "conv2d",
+    (c) => !special(c) && c.descriptor.op === "conv2d" && !c.name.startsWith("extreme sizes"),
+  );
+});
+
+Deno.test("planted bug: softmax's row maximum skips non-finite values", async () => {
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (descriptor.op !== "softmax") return values(descriptor, weights, inputs, geometry);
+      const x = inputs[0];
+      const length = x.shape[x.shape.length - 1];
+      const out = new Float64Array(x.data.length);
+      for (let base = 0; base < out.length; base += length) {
+        const row = Array.from({ length }, (_, i) => x.data[base + i]);
+        const max = Math.max(...row.filter(Number.isFinite));
+        const sum = row.reduce((total, v) => total + Math.exp(v - max), 0);
+        row.forEach((v, i) => out[base + i] = Math.exp(v - max) / sum);
+      }
+      return out;
+    },
+    (c) => special(c) && c.descriptor.op === "softmax",
+    (c) => !special(c) && c.descriptor.op === "softmax",
+  );
+});
+
+Deno.test("planted bug: outputs the reference gives as NaN are never written, into a preset output", async () => {
+  using backend = createReferenceBackend(
+    "planted",
+    (descriptor, weights, inputs, geometry, output) =>
+      values(descriptor, weights, inputs, geometry).map((v, i) => Number.isNaN(v) ? output[i] : v),
+  );
+  const cases = CASE_TABLES.flatMap((table) => table.cases).filter(special);
+  const failed: CaseReport[] = [];
+  for (const testCase of cases.slice(0, 100)) {
+    const report = await runCase(backend, testCase, { presetOutput: true });
+    if (!report.ok) failed.push(report);
+  }
+  // A NaN-filled preset would hide this bug: the preset is finite wherever the reference has NaN.
+  assert.ok(failed.length > 50, `${failed.length} cases caught`);
+});
+
 /** Float32 convolution, taps in reverse order, bias added last: honest, just rounded. */
 function float32Conv(
   d: Conv2dDescriptor,
@@ -305,7 +403,7 @@ function float32Conv(
 
 /**
  * Float32 softmax whose exp errs by the most WGSL allows, `3 + 2|x|` ulp,
- * always upwards; sum and divide rounded.
+ * always upwards (exactly 0 stays 0: `exp(−∞)`); sum and divide rounded.
  */
 function float32Softmax(x: ReferenceTensor): Float32Array {
   const length = x.shape[x.shape.length - 1];
@@ -316,7 +414,8 @@ function float32Softmax(x: ReferenceTensor): Float32Array {
     let sum = 0;
     for (let i = 0; i < length; i++) {
       const t = f(x.data[base + i] - max);
-      out[base + i] = f(Math.exp(t) * (1 + (3 + 2 * Math.abs(t)) * 2 ** -23));
+      const e = Math.exp(t);
+      out[base + i] = e === 0 ? 0 : f(e * (1 + (3 + 2 * Math.abs(t)) * 2 ** -23));
       sum = f(sum + out[base + i]);
     }
     for (let i = 0; i < length; i++) out[base + i] = f(out[base + i] / sum);

@@ -9,6 +9,13 @@
  * sum that produced it and the number of rounding steps `K` an honest float32
  * evaluation may take; the tolerance (see tolerance.ts) is built from both.
  *
+ * Non-finite inputs go through the same loops, so NaN and ±∞ propagate as
+ * IEEE 754 arithmetic (and `Math.max` / `Math.min`, which return NaN for a
+ * NaN operand) make them: this is the definition every backend follows. The
+ * magnitudes count finite terms only, so an output the activation brings
+ * back to a number (`relu(−∞) = 0`, `relu6(+∞) = 6`) still gets a finite
+ * tolerance, and `K` counts only the terms that lie in the image.
+ *
  * @module
  */
 
@@ -41,13 +48,15 @@ export interface ReferenceResult {
   /** The exact-as-float64 outputs. */
   readonly values: Float64Array;
   /**
-   * Per output: `Σ|x·w| (+|bias|)` of the sum behind it (scaled by the
-   * divisor for averages), or `|value|` for operators that do not accumulate.
+   * Per output: `Σ|x·w| (+|bias|)` over the finite terms of the sum behind it
+   * (scaled by the divisor for averages), or `|value|` for operators that do
+   * not accumulate; always finite.
    */
   readonly magnitude: Float64Array;
   /**
    * `K`: how many roundings a float32 evaluation of one output may incur
-   * (terms of its sum, plus the divide of an average); 0 for exact operators.
+   * (the most terms of any output's sum that lie in the image, plus the
+   * divide of an average); 0 for exact operators.
    */
   readonly accumulation: number;
 }
@@ -96,6 +105,11 @@ export function reference(
     case "softmax":
       return softmax(inputs[0]);
   }
+}
+
+/** `|value|`, or 0 for NaN and ±∞: what a non-finite term adds to a magnitude. */
+function finiteAbs(value: number): number {
+  return Number.isFinite(value) ? Math.abs(value) : 0;
 }
 
 function activate(activation: Activation, value: number): number {
@@ -152,6 +166,7 @@ function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): Refere
   const size = batch * rows.count * cols.count * d.outChannels;
   const values = new Float64Array(size);
   const magnitude = new Float64Array(size);
+  let terms = 0;
   let index = 0;
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < rows.count; oy++) {
@@ -160,6 +175,7 @@ function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): Refere
           const group = Math.floor(o / groupOut);
           let sum = w.bias ? w.bias[o] : 0;
           let total = Math.abs(sum);
+          let count = 0;
           for (let ky = 0; ky < kh; ky++) {
             const iy = rows.first(oy) + ky * d.dilation[0];
             if (iy < 0 || iy >= height) continue;
@@ -171,10 +187,12 @@ function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): Refere
                   x.data[((n * height + iy) * width + ix) * channels + group * groupIn + i];
                 const product = input * w.filter[((o * kh + ky) * kw + kx) * groupIn + i];
                 sum += product;
-                total += Math.abs(product);
+                total += finiteAbs(product);
               }
+              count += groupIn;
             }
           }
+          terms = Math.max(terms, count);
           values[index] = activate(d.activation, sum);
           magnitude[index++] = total;
         }
@@ -185,7 +203,7 @@ function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): Refere
     shape: [batch, rows.count, cols.count, d.outChannels],
     values,
     magnitude,
-    accumulation: kh * kw * groupIn + (d.bias ? 1 : 0),
+    accumulation: terms + (d.bias ? 1 : 0),
   };
 }
 
@@ -201,6 +219,7 @@ function pool(
   const size = batch * rows.count * cols.count * channels;
   const values = new Float64Array(size);
   const magnitude = new Float64Array(size);
+  let widest = 0;
   let index = 0;
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < rows.count; oy++) {
@@ -220,6 +239,7 @@ function pool(
             throw new RangeError("reference: a pooling window lies entirely in the padding");
           }
           [values[index], magnitude[index]] = reduce(cells, kh * kw);
+          widest = Math.max(widest, cells.length);
           index++;
         }
       }
@@ -229,7 +249,7 @@ function pool(
     shape: [batch, rows.count, cols.count, channels],
     values,
     magnitude,
-    accumulation: d.op === "avgPool2d" ? kh * kw + 1 : 0,
+    accumulation: d.op === "avgPool2d" ? widest + 1 : 0,
   };
 }
 
@@ -240,21 +260,23 @@ function avgPool2d(d: AvgPool2dDescriptor, x: ReferenceTensor): ReferenceResult 
     let total = 0;
     for (const cell of cells) {
       sum += cell;
-      total += Math.abs(cell);
+      total += finiteAbs(cell);
     }
     return [sum / divisor, total / divisor];
   });
 }
 
+/** `Math.max` over the window: NaN when any cell is NaN. */
 function maxPool2d(d: MaxPool2dDescriptor, x: ReferenceTensor): ReferenceResult {
   return pool(d, x, (cells) => {
-    const max = Math.max(...cells);
-    return [max, Math.abs(max)];
+    let max = -Infinity;
+    for (const cell of cells) max = Math.max(max, cell);
+    return [max, finiteAbs(max)];
   });
 }
 
 function exact(shape: Shape, values: Float64Array): ReferenceResult {
-  return { shape, values, magnitude: values.map(Math.abs), accumulation: 0 };
+  return { shape, values, magnitude: values.map(finiteAbs), accumulation: 0 };
 }
 
 function channelShuffle(groups: number, x: ReferenceTensor): ReferenceResult {
@@ -276,7 +298,7 @@ function add(activation: Activation, a: ReferenceTensor, b: ReferenceTensor): Re
   const magnitude = new Float64Array(a.data.length);
   for (let i = 0; i < values.length; i++) {
     values[i] = activate(activation, a.data[i] + b.data[i]);
-    magnitude[i] = Math.abs(a.data[i]) + Math.abs(b.data[i]);
+    magnitude[i] = finiteAbs(a.data[i]) + finiteAbs(b.data[i]);
   }
   return { shape: a.shape, values, magnitude, accumulation: 1 };
 }
@@ -308,7 +330,7 @@ function globalAvgPool(x: ReferenceTensor): ReferenceResult {
       for (let p = 0; p < height * width; p++) {
         const cell = x.data[(n * height * width + p) * channels + c];
         sum += cell;
-        total += Math.abs(cell);
+        total += finiteAbs(cell);
       }
       values[n * channels + c] = sum / (height * width);
       magnitude[n * channels + c] = total / (height * width);
@@ -332,7 +354,7 @@ function fullyConnected(
       for (let i = 0; i < d.inFeatures; i++) {
         const product = x.data[n * d.inFeatures + i] * w.weights[o * d.inFeatures + i];
         sum += product;
-        total += Math.abs(product);
+        total += finiteAbs(product);
       }
       values[n * d.outFeatures + o] = activate(d.activation, sum);
       magnitude[n * d.outFeatures + o] = total;
@@ -349,7 +371,9 @@ function fullyConnected(
 /**
  * Softmax's `K` is not a term count: docs/conformance.md derives the relative
  * error bound `u·(L + 13 + 10·R)` for rows of length `L` whose values span `R`
- * (max − min), which covers a float32 exp accurate to `3 + 2|x|` ulp.
+ * (max − min), which covers a float32 exp accurate to `3 + 2|x|` ulp. `R`
+ * spans a row's finite values: a −∞ contributes an exact 0, and a row with
+ * NaN or +∞ is NaN throughout (`+∞ − max` is NaN).
  */
 function softmax(x: ReferenceTensor): ReferenceResult {
   const length = x.shape[x.shape.length - 1];
@@ -357,12 +381,17 @@ function softmax(x: ReferenceTensor): ReferenceResult {
   let widestSpan = 0;
   for (let base = 0; base < x.data.length; base += length) {
     let max = -Infinity;
-    let min = Infinity;
+    let finiteMax = -Infinity;
+    let finiteMin = Infinity;
     for (let i = 0; i < length; i++) {
-      max = Math.max(max, x.data[base + i]);
-      min = Math.min(min, x.data[base + i]);
+      const value = x.data[base + i];
+      max = Math.max(max, value);
+      if (Number.isFinite(value)) {
+        finiteMax = Math.max(finiteMax, value);
+        finiteMin = Math.min(finiteMin, value);
+      }
     }
-    widestSpan = Math.max(widestSpan, max - min);
+    if (finiteMin <= finiteMax) widestSpan = Math.max(widestSpan, finiteMax - finiteMin);
     let sum = 0;
     for (let i = 0; i < length; i++) sum += Math.exp(x.data[base + i] - max);
     for (let i = 0; i < length; i++) values[base + i] = Math.exp(x.data[base + i] - max) / sum;
@@ -370,7 +399,7 @@ function softmax(x: ReferenceTensor): ReferenceResult {
   return {
     shape: x.shape,
     values,
-    magnitude: values.slice(),
+    magnitude: values.map(finiteAbs),
     accumulation: length + 13 + Math.ceil(10 * widestSpan),
   };
 }

@@ -183,3 +183,151 @@ Deno.test("reference refuses data of the wrong length and windows past the padde
   const d = conv2d({ inChannels: 1, outChannels: 1, kernel: 3 });
   assert.throws(() => run(d, filter(...new Array(9).fill(0)), [[1, 2, 3, 1], [1, 2, 3, 4, 5, 6]]));
 });
+
+const isNaNs = (values: number[]) => values.map((v) => Number.isNaN(v) ? "NaN" : v);
+
+Deno.test("reference activations follow IEEE: relu(NaN) = NaN, relu(−∞) = 0, relu6(+∞) = 6", () => {
+  const x: [Shape, number[]] = [[1, 1, 1, 4], [NaN, -Infinity, Infinity, 3]];
+  const zero: [Shape, number[]] = [[1, 1, 1, 4], [0, 0, 0, 0]];
+  assert.deepEqual(isNaNs(values(add({ activation: "relu" }), undefined, x, zero)), [
+    "NaN",
+    0,
+    Infinity,
+    3,
+  ]);
+  assert.deepEqual(isNaNs(values(add({ activation: "relu6" }), undefined, x, zero)), [
+    "NaN",
+    0,
+    6,
+    3,
+  ]);
+  assert.deepEqual(isNaNs(values(concat({ activation: "relu6" }), undefined, x)), [
+    "NaN",
+    0,
+    6,
+    3,
+  ]);
+  // A 1→1 pointwise convolution with weight 1 and ReLU keeps NaN.
+  const pointwise = conv2d({ inChannels: 1, outChannels: 1, kernel: 1, activation: "relu" });
+  assert.deepEqual(isNaNs(values(pointwise, filter(1), [[1, 1, 1, 1], [NaN]])), ["NaN"]);
+});
+
+Deno.test("reference sums follow IEEE: ∞·0 = NaN, ∞ + (−∞) = NaN, padding adds nothing", () => {
+  const d = conv2d({ inChannels: 2, outChannels: 3, kernel: 1 });
+  // Filters [1, 1], [0, 1], [1, 1]: on [∞, 1] the middle output is ∞·0 + 1 = NaN.
+  const weights = filter(1, 1, 0, 1, 1, 1);
+  assert.deepEqual(isNaNs(values(d, weights, [[1, 1, 1, 2], [Infinity, 1]])), [
+    Infinity,
+    "NaN",
+    Infinity,
+  ]);
+  assert.deepEqual(isNaNs(values(d, weights, [[1, 1, 1, 2], [Infinity, -Infinity]])), [
+    "NaN",
+    "NaN",
+    "NaN",
+  ]);
+  // 'same' padding around an infinite pixel: padded taps are not 0·∞.
+  const same = conv2d({ inChannels: 1, outChannels: 1, kernel: 3, padding: "same" });
+  assert.deepEqual(values(same, filter(1, 1, 1, 1, 1, 1, 1, 1, 1), [[1, 1, 1, 1], [Infinity]]), [
+    Infinity,
+  ]);
+  const fc = fullyConnected({ inFeatures: 2, outFeatures: 1 });
+  assert.deepEqual(
+    isNaNs(values(fc, { weights: new Float32Array([1, 1]) }, [[2, 2], [NaN, 1, 2, 3]])),
+    ["NaN", 5],
+  );
+});
+
+Deno.test("reference pools follow IEEE: a NaN in the window wins the max, padding never does", () => {
+  const max = maxPool2d({ kernel: [1, 2] });
+  assert.deepEqual(isNaNs(values(max, undefined, [[1, 1, 2, 1], [NaN, 1]])), ["NaN"]);
+  assert.deepEqual(isNaNs(values(max, undefined, [[1, 1, 2, 1], [1, NaN]])), ["NaN"]);
+  assert.deepEqual(isNaNs(values(maxPool2d({ kernel: 1 }), undefined, [[1, 1, 1, 1], [NaN]])), [
+    "NaN",
+  ]);
+  // The corner window holds one −∞ cell and three padded cells: −∞, not 0.
+  const padded = maxPool2d({ kernel: 2, stride: 2, padding: [1, 0, 1, 0] });
+  const corner = [-Infinity, -1, -2, -3, -4, -5, -6, -7, -8];
+  assert.deepEqual(values(padded, undefined, [[1, 3, 3, 1], corner]), [-Infinity, -1, -3, -4]);
+  const avg = (countIncludePad: boolean) =>
+    avgPool2d({ kernel: 2, stride: 2, padding: [1, 0, 1, 0], countIncludePad });
+  const mixed = [Infinity, 1, 2, -Infinity, 4, 5, NaN, 7, 8];
+  for (const countIncludePad of [false, true]) {
+    // Windows {∞}, {1, 2}, {−∞, NaN}, {4, 5, 7, 8}.
+    const result = isNaNs(values(avg(countIncludePad), undefined, [[1, 3, 3, 1], mixed]));
+    assert.deepEqual(result, [Infinity, countIncludePad ? 0.75 : 1.5, "NaN", 6]);
+  }
+  const global = values(globalAvgPool(), undefined, [[1, 1, 2, 3], [
+    Infinity,
+    Infinity,
+    NaN,
+    -Infinity,
+    Infinity,
+    1,
+  ]]);
+  assert.deepEqual(isNaNs(global), ["NaN", Infinity, "NaN"]);
+});
+
+Deno.test("reference softmax follows IEEE: NaN or +∞ in a row makes it NaN, −∞ gives 0", () => {
+  const rows = [
+    NaN,
+    0,
+    0,
+    Infinity,
+    0,
+    0,
+    -Infinity,
+    0,
+    Math.log(3),
+    -Infinity,
+    -Infinity,
+    -Infinity,
+  ];
+  const result = run(softmax(), undefined, [[4, 3], rows]);
+  const v = isNaNs(Array.from(result.values));
+  assert.deepEqual(v.slice(0, 6), ["NaN", "NaN", "NaN", "NaN", "NaN", "NaN"]);
+  assert.equal(v[6], 0);
+  assert.ok(Math.abs((v[7] as number) - 0.25) < 1e-15 && Math.abs((v[8] as number) - 0.75) < 1e-15);
+  assert.deepEqual(v.slice(9), ["NaN", "NaN", "NaN"]);
+  // K spans the finite values only: ln 3 here.
+  assert.equal(result.accumulation, 3 + 13 + Math.ceil(10 * Math.log(3)));
+});
+
+Deno.test("reference channel shuffle and concat move NaN and infinities like any value", () => {
+  const x: [Shape, number[]] = [[1, 1, 1, 4], [NaN, Infinity, -Infinity, 1]];
+  assert.deepEqual(isNaNs(values(channelShuffle({ groups: 2 }), undefined, x)), [
+    "NaN",
+    -Infinity,
+    Infinity,
+    1,
+  ]);
+  assert.deepEqual(isNaNs(values(concat(), undefined, x, x)), [
+    "NaN",
+    Infinity,
+    -Infinity,
+    1,
+    "NaN",
+    Infinity,
+    -Infinity,
+    1,
+  ]);
+});
+
+Deno.test("reference magnitudes count finite terms only, and K the terms in the image", () => {
+  const d = conv2d({ inChannels: 1, outChannels: 1, kernel: 3, padding: "same", bias: true });
+  const weights = { filter: new Float32Array(9).fill(2), bias: new Float32Array([-1]) };
+  // 1×2 image: each output has two taps in the image (K = 2 + bias) and a third of them infinite.
+  const result = run(d, weights, [[1, 1, 2, 1], [-Infinity, 3]]);
+  assert.deepEqual(Array.from(result.values), [-Infinity, -Infinity]);
+  assert.deepEqual(Array.from(result.magnitude), [1 + 6, 1 + 6]);
+  assert.equal(result.accumulation, 3);
+  const relu = run({ ...d, activation: "relu" }, weights, [[1, 1, 2, 1], [-Infinity, 3]]);
+  assert.deepEqual(Array.from(relu.values), [0, 0]);
+  assert.ok(relu.magnitude.every(Number.isFinite));
+  const pool = run(avgPool2d({ kernel: 3, padding: [1, 1, 1, 1] }), undefined, [[1, 1, 2, 1], [
+    NaN,
+    4,
+  ]]);
+  assert.deepEqual(Array.from(pool.magnitude), [2]);
+  assert.equal(pool.accumulation, 3);
+});

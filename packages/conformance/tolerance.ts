@@ -64,7 +64,11 @@ export function toleranceAt(expected: ReferenceResult, index: number): number {
 export interface Comparison {
   /** Whether every output is within tolerance (or identical, for exact checks). */
   readonly ok: boolean;
-  /** Largest `|actual − expected| / tolerance`; above 1 fails. `Infinity` for NaN or a length mismatch. */
+  /**
+   * Largest `|actual − expected| / tolerance`; above 1 fails. A non-finite
+   * output counts 0 when it matches the reference exactly, and `Infinity`
+   * when it does not (or the reference is finite), as does a length mismatch.
+   */
   readonly worstRatio: number;
   /** Output with the worst ratio (the first mismatch, for exact checks); -1 when there is none. */
   readonly worstIndex: number;
@@ -84,9 +88,16 @@ function lengthMismatch(actual: ArrayLike<number>, expected: ReferenceResult): C
   };
 }
 
+/** Equal, or both NaN: how an output the reference gives as NaN or ±∞ must come back. */
+function identical(actual: number, expected: number): boolean {
+  return actual === expected || (actual !== actual && expected !== expected);
+}
+
 /**
  * Compares `actual` with the reference under the accumulation-length
- * tolerance of {@link toleranceAt}.
+ * tolerance of {@link toleranceAt}. Where the reference is non-finite the
+ * result must be too, exactly: NaN where it is NaN, the same infinity where
+ * it is infinite. A non-finite result where the reference is finite fails.
  *
  * @example
  * ```ts
@@ -94,11 +105,12 @@ function lengthMismatch(actual: ArrayLike<number>, expected: ReferenceResult): C
  * import { reference, withinTolerance } from "@mobileops/conformance";
  * import { add } from "@mobileops/core";
  * const expected = reference(add(), undefined, [
- *   { shape: [2], data: [0.1, 1] },
- *   { shape: [2], data: [0.2, 2] },
+ *   { shape: [3], data: [0.1, 1, NaN] },
+ *   { shape: [3], data: [0.2, 2, 1] },
  * ]);
- * assert(withinTolerance(new Float32Array([0.1 + 0.2, 3]), expected).ok);
- * assert(!withinTolerance(new Float32Array([0.3001, 3]), expected).ok);
+ * assert(withinTolerance(new Float32Array([0.1 + 0.2, 3, NaN]), expected).ok);
+ * assert(!withinTolerance(new Float32Array([0.3001, 3, NaN]), expected).ok);
+ * assert(!withinTolerance(new Float32Array([0.1 + 0.2, 3, 0]), expected).ok);
  * ```
  */
 export function withinTolerance(
@@ -110,14 +122,24 @@ export function withinTolerance(
   let worstIndex = -1;
   let failures = 0;
   for (let i = 0; i < actual.length; i++) {
-    const error = Math.abs(actual[i] - expected.values[i]);
-    const ratio = Number.isNaN(error) ? Infinity : error / toleranceAt(expected, i);
+    const want = expected.values[i];
+    let ratio: number;
+    if (Number.isFinite(want)) {
+      const error = Math.abs(actual[i] - want);
+      ratio = Number.isNaN(error) ? Infinity : error / toleranceAt(expected, i);
+    } else {
+      ratio = identical(actual[i], want) ? 0 : Infinity;
+    }
     if (ratio > 1) failures++;
     if (worstIndex === -1 || ratio > worstRatio) {
       worstRatio = ratio;
       worstIndex = i;
     }
   }
+  const bound = (i: number) =>
+    Number.isFinite(expected.values[i])
+      ? ` ± ${toleranceAt(expected, i).toExponential(2)} (${worstRatio.toPrecision(3)}×)`
+      : " exactly";
   return {
     ok: failures === 0,
     worstRatio,
@@ -126,24 +148,25 @@ export function withinTolerance(
     detail: failures === 0
       ? ""
       : `${failures} outputs out of tolerance; worst at [${worstIndex}]: ` +
-        `got ${actual[worstIndex]}, expected ${expected.values[worstIndex]} ± ` +
-        `${toleranceAt(expected, worstIndex).toExponential(2)} (${worstRatio.toPrecision(3)}×)`,
+        `got ${actual[worstIndex]}, expected ${expected.values[worstIndex]}${bound(worstIndex)}`,
   };
 }
 
 /**
- * Compares `actual` with the reference value for value (`===`), for operators
- * that only move or select float32 values.
+ * Compares `actual` with the reference value for value, for operators that
+ * only move or select float32 values: `===` (so −0 equals 0), except that
+ * NaN matches NaN.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { bitExact, reference } from "@mobileops/conformance";
  * import { concat } from "@mobileops/core";
- * const x = { shape: [1, 1, 1, 1], data: new Float32Array([0.1]) };
+ * const x = { shape: [1, 1, 1, 2], data: new Float32Array([0.1, NaN]) };
  * const expected = reference(concat(), undefined, [x, x]);
- * assert(bitExact(new Float32Array([0.1, 0.1]), expected).ok);
- * assert(!bitExact([0.1, 0.1], expected).ok); // 0.1 is not a float32
+ * assert(bitExact(new Float32Array([0.1, NaN, 0.1, NaN]), expected).ok);
+ * assert(!bitExact([0.1, NaN, 0.1, NaN], expected).ok); // 0.1 is not a float32
+ * assert(!bitExact(new Float32Array([0.1, 0, 0.1, NaN]), expected).ok);
  * ```
  */
 export function bitExact(actual: ArrayLike<number>, expected: ReferenceResult): Comparison {
@@ -151,7 +174,7 @@ export function bitExact(actual: ArrayLike<number>, expected: ReferenceResult): 
   let failures = 0;
   let first = -1;
   for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected.values[i]) {
+    if (!identical(actual[i], expected.values[i])) {
       failures++;
       if (first === -1) first = i;
     }

@@ -100,3 +100,42 @@ Deno.test("an honest float32 dot product, in any order, stays within tolerance",
   // The emulation really rounded (a float64 sum would give 0 or the final rounding only).
   assert.ok(worst > 0, `worst ratio ${worst}`);
 });
+
+Deno.test("withinTolerance: a non-finite reference value must come back exactly", () => {
+  const expected = result([NaN, Infinity, -Infinity, 2], [0, 0, 0, 2], 4);
+  const exact = withinTolerance([NaN, Infinity, -Infinity, 2], expected);
+  assert.ok(exact.ok);
+  assert.equal(exact.worstRatio, 0);
+  for (
+    const [index, wrong] of [[0, 0], [0, Infinity], [1, -Infinity], [1, 3.4e38], [2, NaN]] as const
+  ) {
+    const actual = [NaN, Infinity, -Infinity, 2];
+    actual[index] = wrong;
+    const comparison = withinTolerance(actual, expected);
+    assert.ok(!comparison.ok, `${wrong} for ${expected.values[index]}`);
+    assert.equal(comparison.worstIndex, index);
+    assert.equal(comparison.worstRatio, Infinity);
+    assert.match(comparison.detail, /exactly$/);
+  }
+  // An infinity where the reference is finite fails like NaN does.
+  assert.ok(!withinTolerance([NaN, Infinity, -Infinity, Infinity], expected).ok);
+});
+
+Deno.test("bitExact: NaN matches NaN, and nothing else", () => {
+  const expected = result([NaN, -Infinity], [0, 0], 0);
+  assert.ok(bitExact(new Float32Array([NaN, -Infinity]), expected).ok);
+  assert.ok(!bitExact(new Float32Array([0, -Infinity]), expected).ok);
+  assert.ok(!bitExact(new Float32Array([NaN, NaN]), expected).ok);
+  assert.ok(!bitExact(new Float32Array([NaN, Infinity]), expected).ok);
+});
+
+Deno.test("finite outputs of a sum with a non-finite term elsewhere keep a finite tolerance", () => {
+  const d = fullyConnected({ inFeatures: 3, outFeatures: 2, activation: "relu" });
+  // Row 0 sums to −∞ (ReLU gives 0), row 1 is finite.
+  const weights = { weights: new Float32Array([1, 1, 1, 1, 1, 1]) };
+  const expected = reference(d, weights, [{ shape: [2, 3], data: [-Infinity, 1, 2, 1, 2, 3] }]);
+  assert.deepEqual(Array.from(expected.values), [0, 0, 6, 6]);
+  for (let i = 0; i < 4; i++) assert.ok(Number.isFinite(toleranceAt(expected, i)));
+  assert.ok(withinTolerance(new Float32Array([0, 0, 6, 6]), expected).ok);
+  assert.ok(!withinTolerance(new Float32Array([0, 0.001, 6, 6]), expected).ok);
+});

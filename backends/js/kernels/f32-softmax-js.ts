@@ -7,6 +7,11 @@
  * the sum. Recomputing `exp` instead of storing it in the float32 output
  * between passes rounds each result once instead of twice.
  *
+ * Non-finite values follow the reference: a NaN makes the maximum NaN
+ * (`Math.max`), and +∞ makes `+∞ − max` NaN, so either turns its whole row
+ * into NaN; a −∞ contributes `exp(−∞) = 0`, and a row of −∞ only is NaN
+ * (`−∞ − (−∞)`).
+ *
  * @module
  */
 
@@ -21,7 +26,7 @@ class Softmax implements JsKernel {
     for (let start = 0; start < input.length; start += length) {
       const end = start + length;
       let max = -Infinity;
-      for (let i = start; i < end; i++) if (input[i] > max) max = input[i];
+      for (let i = start; i < end; i++) max = Math.max(max, input[i]);
       let sum = 0;
       for (let i = start; i < end; i++) sum += Math.exp(input[i] - max);
       for (let i = start; i < end; i++) output[i] = Math.exp(input[i] - max) / sum;
