@@ -10,8 +10,25 @@
 import { DescriptorError } from "./errors.ts";
 import { MAX_DIMENSION, MAX_ELEMENTS, MAX_WINDOW, validateOptions } from "./limits.ts";
 
-/** The activation fused into an operator's epilogue. */
-export type Activation = "none" | "relu" | "relu6";
+/**
+ * Clamps each output to `[min, max]`: `min(max(x, min), max)`, NaN staying
+ * NaN. Bounds may be ±Infinity; `min ≤ max`. Build one with {@link clamp},
+ * which gives the named forms for the common bounds.
+ */
+export interface ClampActivation {
+  /** Lower bound (−Infinity for none). */
+  readonly min: number;
+  /** Upper bound (+Infinity for none); at least `min`. */
+  readonly max: number;
+}
+
+/**
+ * The activation fused into an operator's epilogue: `"none"`, `"relu"`
+ * (clamp to `[0, ∞)`), `"relu6"` (clamp to `[0, 6]`) or a general
+ * {@link ClampActivation}. Constructors store the named form whenever the
+ * bounds are those of one, so a clamp to `[0, 6]` is `"relu6"` everywhere.
+ */
+export type Activation = "none" | "relu" | "relu6" | ClampActivation;
 
 /** Explicit padding `[top, bottom, left, right]`, or a rule that derives it. */
 export type Padding =
@@ -67,8 +84,17 @@ export interface AvgPool2dDescriptor {
   readonly stride: Pair;
   /** `"valid"`, `"same"` or `[top, bottom, left, right]` in pixels, each side < the kernel. */
   readonly padding: Padding;
-  /** `true`: divide by `kernelH·kernelW`; `false`: by the window's in-bounds cells only. */
+  /**
+   * `true`: padded cells count in the divisor; `false`: only in-image cells
+   * do. Cells past the padding (a ceil-mode overhang) never count.
+   */
   readonly countIncludePad: boolean;
+  /**
+   * Output size rounded up instead of down (ONNX / PyTorch `ceil_mode`): the
+   * last window may hang past the bottom/right padding, but must start inside
+   * the input or its top/left padding.
+   */
+  readonly ceilMode: boolean;
 }
 
 /** Max pooling; padded cells never win. */
@@ -81,6 +107,8 @@ export interface MaxPool2dDescriptor {
   readonly stride: Pair;
   /** `"valid"`, `"same"` or `[top, bottom, left, right]` in pixels, each side < the kernel. */
   readonly padding: Padding;
+  /** Output size rounded up instead of down; see {@link AvgPool2dDescriptor.ceilMode}. */
+  readonly ceilMode: boolean;
 }
 
 /** Channel shuffle: output channel `j·g + i` takes input channel `i·(C/g) + j`. */
@@ -176,7 +204,53 @@ const OPERATORS: { readonly [Op in OpName]: true } = {
  */
 export const OP_NAMES: readonly OpName[] = Object.freeze(Object.keys(OPERATORS) as OpName[]);
 
-const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
+const NAMED_ACTIVATIONS = ["none", "relu", "relu6"] as const;
+
+/** The bounds of each named activation. */
+const NAMED_BOUNDS: Readonly<
+  Record<(typeof NAMED_ACTIVATIONS)[number], readonly [number, number]>
+> = {
+  none: [-Infinity, Infinity],
+  relu: [0, Infinity],
+  relu6: [0, 6],
+};
+
+/**
+ * A clamp activation in canonical form: `"none"`, `"relu"` or `"relu6"` when
+ * the bounds are theirs (ONNX's `Clip(0, 6)` is ReLU6), else a frozen
+ * {@link ClampActivation}. Throws {@link DescriptorError} when a bound is
+ * not a number, is NaN, or `min > max`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clamp } from "@mobileops/core";
+ * assert.equal(clamp(0, 6), "relu6");
+ * assert.equal(clamp(0, Infinity), "relu");
+ * assert.deepEqual(clamp(-1, 1), { min: -1, max: 1 });
+ * ```
+ */
+export function clamp(min: number, max: number): Activation {
+  return activation("activation", { min, max });
+}
+
+/**
+ * The `[min, max]` an activation clamps to: `[−∞, ∞]` for `"none"`, `[0, ∞]`
+ * for `"relu"`, `[0, 6]` for `"relu6"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { activationBounds } from "@mobileops/core";
+ * assert.deepEqual(activationBounds("relu6"), [0, 6]);
+ * assert.deepEqual(activationBounds({ min: -2, max: 2 }), [-2, 2]);
+ * ```
+ */
+export function activationBounds(activation: Activation): readonly [min: number, max: number] {
+  return typeof activation === "string"
+    ? NAMED_BOUNDS[activation]
+    : [activation.min, activation.max];
+}
 
 /** A positive integer no larger than `max`, the limit being named in the error. */
 function positiveInteger(field: string, value: unknown, max: number, limit: string): number {
@@ -236,10 +310,32 @@ function padding(field: string, value: Padding): Padding {
 }
 
 function activation(field: string, value: Activation): Activation {
-  if (!ACTIVATIONS.includes(value)) {
-    throw new DescriptorError(field, value, `must be one of ${ACTIVATIONS.join(", ")}`);
+  if (typeof value === "string" && (NAMED_ACTIVATIONS as readonly string[]).includes(value)) {
+    return value;
   }
-  return value;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new DescriptorError(
+      field,
+      value,
+      `must be one of ${NAMED_ACTIVATIONS.join(", ")} or a clamp { min, max }`,
+    );
+  }
+  const { min, max } = validateOptions<ClampActivation>(
+    field,
+    value,
+    ["min", "max"],
+    DescriptorError,
+  );
+  for (const [name, bound] of [["min", min], ["max", max]] as const) {
+    if (typeof bound !== "number" || Number.isNaN(bound)) {
+      throw new DescriptorError(`${field}.${name}`, bound, "must be a number (±Infinity allowed)");
+    }
+  }
+  if (min > max) throw new DescriptorError(`${field}.min`, min, `must be at most max (${max})`);
+  const named = NAMED_ACTIVATIONS.find((name) =>
+    NAMED_BOUNDS[name][0] === min && NAMED_BOUNDS[name][1] === max
+  );
+  return named ?? Object.freeze({ min: min === 0 ? 0 : min, max: max === 0 ? 0 : max });
 }
 
 function boolean(field: string, value: unknown): boolean {
@@ -505,6 +601,8 @@ export interface Pool2dOptions {
   stride?: PairLike;
   /** Default `"valid"`. */
   padding?: Padding;
+  /** Round the output size up (ONNX / PyTorch `ceil_mode`). Default `false`. */
+  ceilMode?: boolean;
 }
 
 /**
@@ -554,10 +652,11 @@ export function avgPool2d(
     stride: pair("stride", orDefault<PairLike>(options.stride, kernel)),
     padding: poolPadding(orDefault<Padding>(options.padding, "valid"), kernel),
     countIncludePad: boolean("countIncludePad", orDefault(options.countIncludePad, false)),
+    ceilMode: boolean("ceilMode", orDefault(options.ceilMode, false)),
   });
 }
 
-const POOL_KEYS = ["kernel", "stride", "padding"];
+const POOL_KEYS = ["kernel", "stride", "padding", "ceilMode"];
 
 /**
  * Max pooling descriptor.
@@ -581,6 +680,7 @@ export function maxPool2d(options: Pool2dOptions): MaxPool2dDescriptor {
     kernel,
     stride: pair("stride", orDefault<PairLike>(options.stride, kernel)),
     padding: poolPadding(orDefault<Padding>(options.padding, "valid"), kernel),
+    ceilMode: boolean("ceilMode", orDefault(options.ceilMode, false)),
   });
 }
 
@@ -788,6 +888,20 @@ export function validateDescriptor(descriptor: OpDescriptor): OpDescriptor {
  * ```
  */
 export function descriptorKey(descriptor: OpDescriptor): string {
-  const canonical = validateDescriptor(descriptor) as unknown as Record<string, unknown>;
-  return JSON.stringify(canonical, Object.keys(canonical).sort());
+  return canonicalJson(validateDescriptor(descriptor));
+}
+
+/** JSON with object keys sorted at every level and ±Infinity spelt out (JSON has no Infinity). */
+function canonicalJson(value: unknown): string {
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? JSON.stringify(value) : `"${value}"`;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${
+      entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")
+    }}`;
+  }
+  return JSON.stringify(value);
 }

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  type Activation,
+  activationBounds,
   add,
   avgPool2d,
   channelShuffle,
+  clamp,
   conv2d,
   convKind,
   denseConv2d,
@@ -97,4 +100,47 @@ Deno.test("descriptorKey is stable across key order and distinguishes every fiel
   ];
   const keys = new Set([base, ...variants].map(descriptorKey));
   assert.equal(keys.size, variants.length + 1);
+});
+
+Deno.test("clamp activations: named forms for the common bounds, validated otherwise", () => {
+  assert.equal(clamp(0, 6), "relu6");
+  assert.equal(clamp(0, Infinity), "relu");
+  assert.equal(clamp(-0, Infinity), "relu");
+  assert.equal(clamp(-Infinity, Infinity), "none");
+  assert.deepEqual(clamp(-1, 1), { min: -1, max: 1 });
+  assert.deepEqual(clamp(2, 2), { min: 2, max: 2 });
+  assert.deepEqual(clamp(-Infinity, 0), { min: -Infinity, max: 0 });
+  assert.ok(Object.isFrozen(clamp(-1, 1)));
+  const conv = pointwiseConv2d({ inChannels: 1, outChannels: 1, activation: { min: 0, max: 6 } });
+  assert.equal(conv.activation, "relu6");
+  assert.deepEqual(add({ activation: { min: -3, max: 3 } }).activation, { min: -3, max: 3 });
+  for (
+    const [min, max, field] of [[1, 0, "activation.min"], [NaN, 1, "activation.min"], [
+      0,
+      "6",
+      "activation.max",
+    ]] as const
+  ) {
+    assert.throws(
+      () => clamp(min, max as number),
+      (e: unknown) => e instanceof DescriptorError && e.field === field,
+    );
+  }
+  assert.throws(
+    () => add({ activation: { min: 0, max: 1, slope: 2 } as never }),
+    (e: unknown) => e instanceof DescriptorError && e.field === "activation.slope",
+  );
+  assert.deepEqual(activationBounds("none"), [-Infinity, Infinity]);
+  assert.deepEqual(activationBounds(clamp(-1, 4)), [-1, 4]);
+});
+
+Deno.test("descriptorKey tells clamp bounds apart, infinities included", () => {
+  const key = (activation: Activation) => descriptorKey(add({ activation }));
+  assert.notEqual(key(clamp(-1, Infinity)), key(clamp(-1, 5)));
+  assert.notEqual(key(clamp(-Infinity, 1)), key(clamp(-2, 1)));
+  assert.equal(key(clamp(-1, 1)), key({ max: 1, min: -1 }));
+  assert.notEqual(
+    descriptorKey(maxPool2d({ kernel: 3, stride: 2 })),
+    descriptorKey(maxPool2d({ kernel: 3, stride: 2, ceilMode: true })),
+  );
 });

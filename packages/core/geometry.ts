@@ -146,6 +146,7 @@ function windowed(
   dilation: Pair,
   padding: Padding,
   outChannels: number,
+  ceilMode = false,
 ): OpGeometry {
   const [n, h, w] = shape;
   const pad = resolvePadding(padding, [h, w], kernel, stride, dilation);
@@ -164,8 +165,15 @@ function windowed(
       );
     }
   }
-  const outH = Math.floor((padded[0] - extents[0]) / stride[0]) + 1;
-  const outW = Math.floor((padded[1] - extents[1]) / stride[1]) + 1;
+  const [outH, outW] = [0, 1].map((axis) => {
+    const span = padded[axis] - extents[axis];
+    if (!ceilMode) return Math.floor(span / stride[axis]) + 1;
+    // ONNX / PyTorch ceil mode: round up, but drop a last window that would
+    // start in the bottom/right padding (or past it).
+    const out = Math.ceil(span / stride[axis]) + 1;
+    const inputAndLeadingPad = [h, w][axis] + pad[axis * 2];
+    return (out - 1) * stride[axis] >= inputAndLeadingPad ? out - 1 : out;
+  });
   return { inputShapes: [shape], outputShape: [n, outH, outW, outChannels], padding: pad };
 }
 
@@ -237,6 +245,7 @@ function geometryOf(descriptor: OpDescriptor, inputShapes: readonly Shape[]): Op
         [1, 1],
         descriptor.padding,
         shape[3],
+        descriptor.ceilMode,
       );
     }
     case "channelShuffle": {

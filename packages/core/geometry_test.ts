@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   add,
+  avgPool2d,
   concat,
   conv2d,
   depthwiseConv2d,
@@ -82,4 +83,25 @@ Deno.test("bad input shapes raise ShapeError naming the field", () => {
       return true;
     });
   }
+});
+
+Deno.test("ceil mode rounds the pool output up, but no window starts in the trailing padding", () => {
+  const out = (options: Parameters<typeof maxPool2d>[0], size: number) =>
+    inferGeometry(maxPool2d(options), [[1, size, size, 1]]).outputShape[1];
+  // 6 wide, 3×3 stride 2: floor gives 2 windows (0, 2), ceil 3 (the last at 4, hanging by 1).
+  assert.equal(out({ kernel: 3, stride: 2 }, 6), 2);
+  assert.equal(out({ kernel: 3, stride: 2, ceilMode: true }, 6), 3);
+  // Exact fit: ceil equals floor.
+  assert.equal(out({ kernel: 3, stride: 2, ceilMode: true }, 7), 3);
+  // PyTorch's rule: 5 wide, padding 1 each side, kernel 2 stride 2 → ceil(5/2)+1 = 4, but the
+  // 4th window would start at 6 − 1 = 5 = in + leading pad: dropped, 3.
+  assert.equal(out({ kernel: 2, stride: 2, padding: [1, 1, 1, 1], ceilMode: true }, 5), 3);
+  assert.equal(out({ kernel: 2, stride: 2, padding: [1, 1, 1, 1] }, 5), 3);
+  // ONNX test_maxpool_2d_ceil: 4×4, kernel 3, stride 2 → 2×2.
+  assert.equal(out({ kernel: 3, stride: 2, ceilMode: true }, 4), 2);
+  assert.equal(
+    inferGeometry(avgPool2d({ kernel: [1, 4], stride: 3, ceilMode: true }), [[1, 1, 5, 1]])
+      .outputShape[2],
+    2,
+  );
 });
