@@ -1,12 +1,13 @@
 /**
  * Emission helpers shared by the kernel generators: the kernel entry
  * signature, multiply-accumulate (relaxed FMA or mul + add), the fused
- * activation epilogue and stores of partial vectors.
+ * activation epilogue (ReLU, ReLU6 and general clamps, bounds baked in) and
+ * stores of partial vectors.
  *
  * @module
  */
 
-import type { Activation } from "@mobileops/core";
+import { type Activation, activationBounds } from "@mobileops/core";
 import { FunctionBuilder } from "../assembler.ts";
 
 /** Every generated kernel exports `run(input0, input1, output, start, end)`; pointers are bytes. */
@@ -68,35 +69,56 @@ export function multiplyAccumulate(
   }
 }
 
+/**
+ * The activation's bounds as the float32 constants the module compares with,
+ * `[lower, upper]`. Rounding to float32 changes no result: for a float32 `x`,
+ * clamping to the rounded bounds gives the float32 rounding of clamping to the
+ * exact ones. A lower bound that rounds to −∞ (an upper one that rounds to
+ * +∞) clamps nothing and is skipped; one that rounds to the other infinity
+ * still clamps.
+ */
+function float32Bounds(activation: Activation): readonly [lower: number, upper: number] {
+  const [min, max] = activationBounds(activation);
+  return [Math.fround(min), Math.fround(max)];
+}
+
 /** Locals holding the activation's bounds, set once at function entry. */
 export interface ActivationLocals {
   readonly activation: Activation;
-  readonly zero: number;
-  readonly six: number;
+  /** The float32 bounds; a side at its infinity (−∞ below, +∞ above) emits nothing. */
+  readonly min: number;
+  readonly max: number;
+  /** v128 locals holding `min` and `max` in every lane, set only for a side that clamps. */
+  readonly lower: number;
+  readonly upper: number;
 }
 
 /**
- * Declares and sets the locals {@link applyActivation} needs.
+ * Declares and sets the locals {@link applyActivation} needs: the bounds as
+ * `v128.const`s, baked into the module. ReLU and ReLU6 get the code they
+ * always had (a zero and a six local).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { FunctionBuilder } from "../assembler.ts";
  * import { activationLocals } from "./emit.ts";
- * const bounds = activationLocals(new FunctionBuilder("f", []), "relu6");
- * assert(bounds.zero !== bounds.six);
+ * const bounds = activationLocals(new FunctionBuilder("f", []), { min: -1, max: Infinity });
+ * assert(bounds.min === -1 && bounds.max === Infinity && bounds.lower !== bounds.upper);
  * ```
  */
 export function activationLocals(f: FunctionBuilder, activation: Activation): ActivationLocals {
-  const zero = f.local("v128");
-  const six = f.local("v128");
-  if (activation !== "none") f.f32x4Const([0, 0, 0, 0]).localSet(zero);
-  if (activation === "relu6") f.f32x4Const([6, 6, 6, 6]).localSet(six);
-  return { activation, zero, six };
+  const [min, max] = float32Bounds(activation);
+  const lower = f.local("v128");
+  const upper = f.local("v128");
+  if (min !== -Infinity) f.f32x4Const([min, min, min, min]).localSet(lower);
+  if (max !== Infinity) f.f32x4Const([max, max, max, max]).localSet(upper);
+  return { activation, min, max, lower, upper };
 }
 
 /**
- * Applies the fused activation to the v128 local `value`, in place.
+ * Applies the fused activation to the v128 local `value`, in place:
+ * `pmin(pmax(x, lower), upper)`, each side only where it clamps.
  *
  * @example
  * ```ts
@@ -109,12 +131,15 @@ export function activationLocals(f: FunctionBuilder, activation: Activation): Ac
  * ```
  */
 export function applyActivation(f: FunctionBuilder, bounds: ActivationLocals, value: number) {
-  if (bounds.activation === "none") return;
-  // pmax(x, 0) = x < 0 ? 0 : x and pmin(x, 6) = 6 < x ? 6 : x, one maxps / minps each. With x
-  // first, a NaN x fails both comparisons and passes through (IEEE, as the reference), and ±∞
-  // clamps like any number. The other operand order would turn NaN into 0 (or 6).
-  f.localGet(value).localGet(bounds.zero).f32x4Pmax();
-  if (bounds.activation === "relu6") f.localGet(bounds.six).f32x4Pmin();
+  const clampsBelow = bounds.min !== -Infinity;
+  const clampsAbove = bounds.max !== Infinity;
+  if (!clampsBelow && !clampsAbove) return;
+  // pmax(x, lo) = x < lo ? lo : x and pmin(x, hi) = hi < x ? hi : x, one maxps / minps each.
+  // With x first, a NaN x fails both comparisons and passes through (IEEE, as the reference),
+  // and ±∞ clamps like any number. The other operand order would turn NaN into lo (or hi).
+  f.localGet(value);
+  if (clampsBelow) f.localGet(bounds.lower).f32x4Pmax();
+  if (clampsAbove) f.localGet(bounds.upper).f32x4Pmin();
   f.localSet(value);
 }
 
@@ -127,17 +152,19 @@ export function applyActivation(f: FunctionBuilder, bounds: ActivationLocals, va
  * import assert from "node:assert/strict";
  * import { assembleModule, FunctionBuilder } from "../assembler.ts";
  * import { applyScalarActivation } from "./emit.ts";
- * const f = new FunctionBuilder("relu6", ["f32"], ["f32"]);
- * applyScalarActivation(f, "relu6", 0);
+ * const f = new FunctionBuilder("clamp", ["f32"], ["f32"]);
+ * applyScalarActivation(f, { min: -1, max: 2 }, 0);
  * const module = new WebAssembly.Module(assembleModule([f.localGet(0)]));
- * const relu6 = new WebAssembly.Instance(module).exports.relu6 as (x: number) => number;
- * assert(relu6(7) === 6 && relu6(-Infinity) === 0 && Number.isNaN(relu6(NaN)));
+ * const clamp = new WebAssembly.Instance(module).exports.clamp as (x: number) => number;
+ * assert(clamp(7) === 2 && clamp(-Infinity) === -1 && Number.isNaN(clamp(NaN)));
  * ```
  */
 export function applyScalarActivation(f: FunctionBuilder, activation: Activation, value: number) {
-  if (activation === "none") return;
-  f.localGet(value).f32Const(0).f32Max();
-  if (activation === "relu6") f.f32Const(6).f32Min();
+  const [min, max] = float32Bounds(activation);
+  if (min === -Infinity && max === Infinity) return;
+  f.localGet(value);
+  if (min !== -Infinity) f.f32Const(min).f32Max();
+  if (max !== Infinity) f.f32Const(max).f32Min();
   f.localSet(value);
 }
 

@@ -30,7 +30,7 @@ import {
 export interface ConcatSpec {
   /** Channels of each input, in order. */
   readonly channels: readonly number[];
-  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
+  /** Fused into the stores: each value clamped to the activation's bounds (NaN stays NaN). */
   readonly activation: Activation;
   /** Declares the `env.memory` import (pages, shared) that the module is instantiated with. */
   readonly memory: MemoryImport;

@@ -106,7 +106,7 @@ export interface ConvSpec extends ArithmeticOptions {
   readonly geometry: WindowGeometry;
   /** How channels split into groups; the weights must be packed with the same one. */
   readonly grouping: ConvGrouping;
-  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
+  /** Fused into the stores: each value clamped to the activation's bounds (NaN stays NaN). */
   readonly activation: Activation;
   /** Byte offset of the {@link packConvWeights} output in linear memory. */
   readonly weights: number;

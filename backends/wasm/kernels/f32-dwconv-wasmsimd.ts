@@ -94,7 +94,7 @@ export interface DepthwiseSpec extends ArithmeticOptions {
   readonly geometry: WindowGeometry;
   /** Channels in and out (multiplier 1), in blocks of 4; a 1–3 channel tail stores only those. */
   readonly channels: number;
-  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
+  /** Fused into the stores: each value clamped to the activation's bounds (NaN stays NaN). */
   readonly activation: Activation;
   /** Byte offset of the packed weights. */
   readonly weights: number;

@@ -94,7 +94,7 @@ export interface GemmSpec extends ArithmeticOptions {
   readonly shape: GemmShape;
   /** Register tile; its `nr` must be the one the weights were packed with. */
   readonly tile: GemmTile;
-  /** Fused into the stores: `relu` is max(0, x), `relu6` clamps to [0, 6]. */
+  /** Fused into the stores: each value clamped to the activation's bounds (NaN stays NaN). */
   readonly activation: Activation;
   /** Byte offset of the {@link packGemmWeights} output in linear memory. */
   readonly weights: number;

@@ -4,7 +4,14 @@
  * rows read a pad row of −∞ (max) or zeros (average); out-of-image columns
  * are skipped at generation time. Average pooling without `countIncludePad`
  * divides by the valid rows (counted per output row) times the valid columns
- * (a constant per column). Large windows (more than
+ * (a constant per column). In ceil mode the last output row or column may
+ * hang past the bottom/right padding: those cells are out of the image, so
+ * the walkers already treat them as padding (max never picks them, the
+ * in-image count skips them), and with `countIncludePad` the divisor counts
+ * only the window's cells inside the padded input — per output row (a local
+ * set at each row, or per pixel in the looped walker) and per column (a
+ * constant) — and stays the constant kh·kw where no window hangs over.
+ * Large windows (more than
  * `MAX_UNROLLED_TAPS` taps, many border columns, very wide rows) take the
  * looped walker, which clips each window to the image instead.
  *
@@ -39,8 +46,18 @@ export type PoolMode = "max" | "average" | "averageIncludingPad";
 
 /** What {@link generatePool} bakes into the module. */
 export interface PoolSpec {
-  /** Window and tensor sizes; the backend sets `inStride` = `outStride` = `channels`. */
+  /**
+   * Window and tensor sizes, `dilation` [1, 1] (else `RangeError`); the
+   * backend sets `inStride` = `outStride` = `channels`.
+   */
   readonly geometry: WindowGeometry;
+  /**
+   * Padding rows below and columns right of the image. A ceil-mode window may
+   * hang past them; `averageIncludingPad` divides by its cells inside the
+   * padded input only.
+   */
+  readonly padBottom: number;
+  readonly padRight: number;
   /** Channels per pixel, in blocks of 4; the 1–3 left over store only their lanes. */
   readonly channels: number;
   /** How the taps combine. */
@@ -68,7 +85,8 @@ export interface PoolSpec {
  *     height: 4, width: 4, inStride: 3, outHeight: 2, outWidth: 2, outStride: 3,
  *     kernel: [2, 2], stride: [2, 2], dilation: [1, 1], padTop: 0, padLeft: 0,
  *   },
- *   channels: 3, mode: "max", padRow: 1024, memory: { initialPages: 1, shared: false },
+ *   padBottom: 0, padRight: 0, channels: 3, mode: "max", padRow: 1024,
+ *   memory: { initialPages: 1, shared: false },
  * });
  * assert(WebAssembly.validate(bytes));
  * ```
@@ -76,11 +94,41 @@ export interface PoolSpec {
 export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
   const { geometry, channels, mode } = spec;
   const [kh, kw] = geometry.kernel;
+  const [sh, sw] = geometry.stride;
+  if (geometry.dilation[0] !== 1 || geometry.dilation[1] !== 1) {
+    throw new RangeError(`a pool has no dilation, got [${geometry.dilation.join(", ")}]`);
+  }
+  // End of the padded input, in input rows and columns: a window starting at `top` counts
+  // min(kh, paddedBottom − top) rows towards averageIncludingPad's divisor. That is kh for every
+  // window but a ceil-mode last row (column) hanging past the padding, so only then does the
+  // divisor vary by row (column).
+  const paddedBottom = geometry.height + spec.padBottom;
+  const paddedRight = geometry.width + spec.padRight;
+  const includingPad = mode === "averageIncludingPad";
+  const rowsOverhang = includingPad &&
+    (geometry.outHeight - 1) * sh - geometry.padTop + kh > paddedBottom;
+  const columnsOverhang = includingPad &&
+    (geometry.outWidth - 1) * sw - geometry.padLeft + kw > paddedRight;
   const f = kernelFunction();
   const acc = f.local("v128");
   const value = f.local("v128");
   const nan = f.local("v128");
-  const validRows = f.local("f32");
+  /** Rows the divisor counts: in the image (average), in the padded input (averageIncludingPad). */
+  const divisorRows = f.local("f32");
+  let span: number | undefined;
+  /**
+   * Pushes a window's cells inside the padded input on one axis: `k`, or where
+   * the axis `overhangs`, min(k, r) for the i32 `r` (≥ 1) that `pushRemaining` pushes.
+   */
+  const pushInside = (k: number, overhangs: boolean, pushRemaining: () => void) => {
+    if (!overhangs) {
+      f.i32Const(k);
+      return;
+    }
+    span ??= f.local("i32");
+    pushRemaining();
+    f.localTee(span).i32Const(k).localGet(span).i32Const(k).i32LtS().select();
+  };
   const full = Math.floor(channels / 4);
   const runs: BlockRun<number>[] = [
     {
@@ -135,7 +183,20 @@ export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
         if (mode === "average") {
           f.localGet(acc).localGet(access.rows).localGet(access.columns).i32Mul()
             .f32ConvertI32U().f32x4Splat().f32x4Div().localSet(acc);
-        } else if (mode === "averageIncludingPad") {
+        } else if (rowsOverhang || columnsOverhang) {
+          f.localGet(acc);
+          pushInside(
+            kh,
+            rowsOverhang,
+            () => f.i32Const(paddedBottom).localGet(access.top).i32Sub(),
+          );
+          pushInside(
+            kw,
+            columnsOverhang,
+            () => f.i32Const(paddedRight).localGet(access.left).i32Sub(),
+          );
+          f.i32Mul().f32ConvertI32U().f32x4Splat().f32x4Div().localSet(acc);
+        } else if (includingPad) {
           f.localGet(acc).f32Const(kh * kw).f32x4Splat().f32x4Div().localSet(acc);
         }
         storeLanes(f, access.output, 0, acc, lanes);
@@ -146,14 +207,24 @@ export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
 
   if (spec.padRow === undefined) throw new RangeError("an unrolled pool needs spec.padRow");
   emitWindowWalk(f, geometry, spec.padRow, 0, runs, {
-    beginRow(f, pushRowValid) {
+    beginRow(f, pushRowValid, outY) {
+      if (rowsOverhang) {
+        pushInside(
+          kh,
+          true,
+          () =>
+            f.i32Const(paddedBottom + geometry.padTop).localGet(outY).i32Const(sh).i32Mul()
+              .i32Sub(),
+        );
+        f.f32ConvertI32U().localSet(divisorRows);
+      }
       if (mode !== "average") return;
       f.i32Const(0);
       for (let ky = 0; ky < kh; ky++) {
         pushRowValid(ky);
         f.i32Add();
       }
-      f.f32ConvertI32U().localSet(validRows);
+      f.f32ConvertI32U().localSet(divisorRows);
     },
     pixel(f, lanes, access) {
       let taps = 0;
@@ -167,11 +238,18 @@ export function generatePool(spec: PoolSpec): Uint8Array<ArrayBuffer> {
       }
       if (taps === 0) f.f32x4Const([-Infinity, -Infinity, -Infinity, -Infinity]).localSet(acc);
       if (mode === "max" && taps > 1) f.localGet(acc).localGet(nan).v128Or().localSet(acc);
+      // Interior windows lie inside the image's columns, so inside the padded input's.
+      const paddedColumns = access.column === undefined
+        ? kw
+        : Math.min(kw, paddedRight - (access.column * sw - geometry.padLeft));
       if (mode === "average") {
-        f.localGet(acc).localGet(validRows).f32Const(access.validColumns).f32Mul().f32x4Splat()
+        f.localGet(acc).localGet(divisorRows).f32Const(access.validColumns).f32Mul().f32x4Splat()
           .f32x4Div().localSet(acc);
-      } else if (mode === "averageIncludingPad") {
-        f.localGet(acc).f32Const(kh * kw).f32x4Splat().f32x4Div().localSet(acc);
+      } else if (rowsOverhang) {
+        f.localGet(acc).localGet(divisorRows).f32Const(paddedColumns).f32Mul().f32x4Splat()
+          .f32x4Div().localSet(acc);
+      } else if (includingPad) {
+        f.localGet(acc).f32Const(kh * paddedColumns).f32x4Splat().f32x4Div().localSet(acc);
       }
       storeLanes(f, access.outBase, access.outOffset, acc, lanes);
     },
@@ -225,6 +303,8 @@ export function preparePool(
       : undefined;
     const bytes = generatePool({
       geometry: g,
+      padBottom: geometry.padding[1],
+      padRight: geometry.padding[3],
       channels,
       mode,
       padRow,

@@ -130,6 +130,12 @@ export interface PixelAccess {
   valid(ky: number, kx: number): boolean;
   /** Number of valid kernel columns. */
   readonly validColumns: number;
+  /**
+   * The output column, for a pixel of the straight-line code of the columns
+   * crossing the left or right edge; undefined in the interior loop, whose
+   * windows lie inside the image's columns.
+   */
+  readonly column?: number;
   /** Adjacent output pixels to compute (more than 1 only in the interior, up to `unroll`). */
   readonly pixels: number;
   /** Bytes between the inputs, and between the outputs, of adjacent output pixels. */
@@ -145,8 +151,11 @@ export interface PixelAccess {
 export interface WindowStrategy<V> {
   /** Interior pixels one `pixel` call may compute (default 1). */
   readonly unroll?: number;
-  /** At each output row; `pushRowValid(ky)` pushes an i32 (1 if input row `ky` is inside). */
-  beginRow?(f: FunctionBuilder, pushRowValid: (ky: number) => void): void;
+  /**
+   * At each output row; `pushRowValid(ky)` pushes an i32 (1 if input row `ky`
+   * is inside), `outY` is the i32 local holding the output row within its image.
+   */
+  beginRow?(f: FunctionBuilder, pushRowValid: (ky: number) => void, outY: number): void;
   /** One output pixel of one block. */
   pixel(f: FunctionBuilder, variant: V, access: PixelAccess): void;
 }
@@ -307,7 +316,7 @@ export function emitWindowWalk<V>(
       .i32Const(padRow)
       .localGet(rowValid[ky]).select().localSet(rowPointers[ky]);
   }
-  strategy.beginRow?.(f, (ky) => f.localGet(rowValid[ky]));
+  strategy.beginRow?.(f, (ky) => f.localGet(rowValid[ky]), oy);
   f.localGet(OUT).localGet(row).i32Const(g.outWidth * outPixel).i32Mul().i32Add()
     .localSet(outRow);
 
@@ -323,6 +332,7 @@ export function emitWindowWalk<V>(
       tapOffset: (_ky, kx) => (ox * sw - g.padLeft + kx * dw) * inPixel,
       valid,
       validColumns,
+      column: ox,
       pixels: 1,
       pixelInStep: sw * inPixel,
       pixelOutStep: outPixel,
@@ -422,6 +432,9 @@ export interface LoopAccess {
   /** i32 locals: in-image kernel rows and columns of the window (0 for a window in padding). */
   readonly rows: number;
   readonly columns: number;
+  /** i32 locals: the window's first input row and column (negative in the leading padding). */
+  readonly top: number;
+  readonly left: number;
   /**
    * Emits `body` once, inside loops over the window's in-image taps (row by
    * row, left to right); nothing runs for a window with none. `body` gets an
@@ -587,6 +600,8 @@ export function emitWindowLoops<V>(
       weights: weightPointer,
       rows,
       columns,
+      top: iy,
+      left: ix,
       forEachTap,
     });
     addTo(f, input, run.inStep);
