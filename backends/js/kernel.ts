@@ -9,6 +9,7 @@
 
 import type {
   Activation,
+  ClampActivation,
   DescriptorOf,
   KernelVariant,
   OpGeometry,
@@ -54,8 +55,11 @@ export interface JsKernelVariant<Op extends OpName>
   prepare(descriptor: DescriptorOf<Op>, weights: WeightsFor<DescriptorOf<Op>>): JsKernel;
 }
 
-/** An activation as {@link activateRange} takes it: `0` none, `1` ReLU, `2` ReLU6. */
-export type ActivationCode = 0 | 1 | 2;
+/**
+ * An activation as {@link activateRange} takes it: `0` none, `1` ReLU, `2`
+ * ReLU6, or the bounds of any other clamp.
+ */
+export type ActivationCode = 0 | 1 | 2 | ClampActivation;
 
 /**
  * The code of an activation, resolved once at prepare time.
@@ -63,8 +67,10 @@ export type ActivationCode = 0 | 1 | 2;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { clamp } from "@mobileops/core";
  * import { activationCode } from "./kernel.ts";
  * assert.equal(activationCode("relu6"), 2);
+ * assert.deepEqual(activationCode(clamp(-1, 1)), { min: -1, max: 1 });
  * ```
  */
 export function activationCode(activation: Activation): ActivationCode {
@@ -75,6 +81,8 @@ export function activationCode(activation: Activation): ActivationCode {
       return 1;
     case "relu6":
       return 2;
+    default:
+      return activation;
   }
 }
 
@@ -84,29 +92,38 @@ const EXACT_SHIFT_LIMIT = 4503599627370496;
 /**
  * Applies an activation in place to `data[start … end)`, values a kernel
  * has just stored. Kernels store raw sums and call this once per row:
- * ReLU and ReLU6 commute with rounding to float32 (rounding is monotonic
- * and keeps 0 and 6), so activating the stored value equals rounding the
- * activated sum.
+ * every clamp commutes with rounding to float32 (rounding is monotonic),
+ * so activating the stored value equals rounding the activated sum, and a
+ * clamp's bound is stored as its float32 rounding.
  *
- * There is no data-dependent branch to mispredict: `Math.max(v, 0)`
- * compiles to compares and jumps (for NaN and signed zeros) that go each
- * way on about half of a layer's outputs, and measured in V8 that cost more
- * than the nine multiply-adds of a depthwise output. ReLU is `(v + |v|)/2`,
- * exact (doubling and halving are exact); ReLU6 subtracts `relu(r − 6)` from
- * `r = relu(v)`, which gives exactly `r` below 6 and exactly 6 above it,
- * since `r − 6` is exact for `r < 2^52`. The one test per value, for
- * infinities and NaN, is never taken on ordinary data. The results equal
- * `Math.min(Math.max(v, 0), 6)` for every float32 `v`.
+ * ReLU and ReLU6 have no data-dependent branch to mispredict:
+ * `Math.max(v, 0)` compiles to compares and jumps (for NaN and signed
+ * zeros) that go each way on about half of a layer's outputs, and measured
+ * in V8 that cost more than the nine multiply-adds of a depthwise output.
+ * ReLU is `(v + |v|)/2`, exact (doubling and halving are exact); ReLU6
+ * subtracts `relu(r − 6)` from `r = relu(v)`, which gives exactly `r` below
+ * 6 and exactly 6 above it, since `r − 6` is exact for `r < 2^52`. The one
+ * test per value, for infinities and NaN, is never taken on ordinary data.
+ * The results equal `Math.min(Math.max(v, 0), 6)` for every float32 `v`.
+ *
+ * Any other clamp compares: `v − min` is not exact for every bound, so the
+ * trick above would not give the bound exactly. Both comparisons are false
+ * for NaN, which therefore stays NaN.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { activateRange } from "./kernel.ts";
+ * import { clamp } from "@mobileops/core";
+ * import { activateRange, activationCode } from "./kernel.ts";
  * const data = new Float32Array([-2, 0.5, 7, -Infinity]);
  * activateRange(data, 0, 3, 2);
  * assert.deepEqual([...data], [0, 0.5, 6, -Infinity]);
  * activateRange(data, 3, 4, 1);
  * assert.equal(data[3], 0);
+ * const more = new Float32Array([-3, 0.25, 9, NaN]);
+ * activateRange(more, 0, 4, activationCode(clamp(-1, 1)));
+ * assert.deepEqual([...more.subarray(0, 3)], [-1, 0.25, 1]);
+ * assert(Number.isNaN(more[3]));
  * ```
  */
 export function activateRange(
@@ -129,6 +146,12 @@ export function activateRange(
       if (!(relu < EXACT_SHIFT_LIMIT)) relu = value > 0 ? 6 : value === value ? 0 : value;
       const excess = relu - 6;
       data[i] = relu - (excess + Math.abs(excess)) * 0.5;
+    }
+  } else if (code !== 0) {
+    const { min, max } = code;
+    for (let i = start; i < end; i++) {
+      const value = data[i];
+      data[i] = value < min ? min : value > max ? max : value;
     }
   }
 }

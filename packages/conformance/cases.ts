@@ -1,10 +1,11 @@
 /**
  * The conformance case tables: deterministic sweeps over every operator's
  * parameters (kernel, stride, each padding form, dilation, channel counts,
- * odd and non-square sizes, batch, groups, multiplier, activation, bias),
- * plus the real layer shapes of MobileNet v1 and ShuffleNet v1 at reduced
- * spatial size; each operator's non-finite table (non_finite.ts) and the
- * extreme sizes (extreme_sizes.ts) join them here. Every case carries the
+ * odd and non-square sizes, batch, groups, multiplier, activation — clamps
+ * of every kind of bounds included — bias, pool ceil mode), plus the real
+ * layer shapes of MobileNet v1 and ShuffleNet v1 at reduced spatial size;
+ * each operator's non-finite table (non_finite.ts) and the extreme sizes
+ * (extreme_sizes.ts) join them here. Every case carries the
  * seed of its data (and its non-finite values), so a failure is
  * reproducible from its name alone.
  *
@@ -19,6 +20,7 @@ import {
   concat,
   conv2d,
   type Conv2dDescriptor,
+  type Conv2dOptions,
   depthwiseConv2d,
   fullyConnected,
   globalAvgPool,
@@ -37,9 +39,11 @@ import {
 } from "@mobileops/core";
 import {
   type CaseTable,
+  CLAMP_KINDS,
   type ConformanceCase,
   convRange,
   describeCall,
+  glueRange,
   type SpecialValue,
 } from "./conformance_case.ts";
 import { EXTREME_SIZE_TABLE } from "./extreme_sizes.ts";
@@ -362,6 +366,131 @@ function maxPoolTable(): CaseTable {
   );
 }
 
+/**
+ * One axis of a pool: its output size in floor mode and in ceil mode, and
+ * whether ceil mode's last-window rule dropped a window that would start in
+ * the trailing padding or past it.
+ */
+function ceilAxis(size: number, kernel: number, stride: number, before: number, after: number) {
+  const span = size + before + after - kernel;
+  const rounded = Math.ceil(span / stride) + 1;
+  const dropped = (rounded - 1) * stride >= size + before;
+  return { floor: Math.floor(span / stride) + 1, ceil: dropped ? rounded - 1 : rounded, dropped };
+}
+
+/** Heights and widths of the ceil-mode pool cases: every remainder modulo strides 2 and 3. */
+const CEIL_SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13];
+
+/** What a ceil-mode pool case must show on at least one axis. */
+type CeilWant = "ceil above floor" | "dropped";
+
+/**
+ * A ceil-mode pool draft: sizes (and explicit padding) are drawn until some
+ * axis shows the first of `wants` that the point allows — an output one
+ * larger than floor mode gives (so the last window hangs past the padded
+ * input), or a last window the rule drops (all a 2×2 stride-2 pool with one
+ * padded row each side can show). The points use explicit padding: with
+ * "same" padding ceil mode equals floor mode.
+ */
+function ceilPoolDraft(
+  point: WindowPoint,
+  random: () => number,
+  wants: readonly CeilWant[],
+  make: (kernel: Pair, stride: Pair, padding: Padding) => OpDescriptor,
+  inputRange: readonly [number, number],
+): CaseDraft {
+  for (const want of wants) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const padding = explicitPadding(point.padding, random, point.kernel);
+      const [h, w] = fitSpatial(
+        [pickOne(random, CEIL_SIZES), pickOne(random, CEIL_SIZES)],
+        padding,
+        point.kernel,
+      );
+      const descriptor = make(point.kernel, point.stride, padding);
+      const pads = inferGeometry(descriptor, [[1, h, w, 1]]).padding;
+      const shows = [0, 1].some((axis) => {
+        const a = ceilAxis(
+          [h, w][axis],
+          point.kernel[axis],
+          point.stride[axis],
+          pads[2 * axis],
+          pads[2 * axis + 1],
+        );
+        return want === "dropped" ? a.dropped : a.ceil > a.floor;
+      });
+      if (!shows) continue;
+      return {
+        descriptor,
+        inputShapes: [[pickOne(random, BATCHES), h, w, pickOne(random, CHANNELS)]],
+        inputRange,
+      };
+    }
+  }
+  throw new Error(`no ceil-mode size for a ${point.kernel} pool with stride ${point.stride}`);
+}
+
+/**
+ * Ceil-mode window points: kernels (square and not) × strides 1–3 (one axis
+ * may be 1, where ceil equals floor) × valid, symmetric and asymmetric
+ * padding, each with sizes where ceil exceeds floor; then points whose last
+ * window the rule drops (a stride above the kernel, or padding on both sides).
+ */
+function ceilPoints(): [WindowPoint, CeilWant[]][] {
+  const kernels: Pair[] = [[2, 2], [3, 3], [5, 5], [2, 3], [3, 1]];
+  const strides: Pair[] = [[2, 2], [3, 3], [1, 2], [3, 2]];
+  const forms = ["valid", "symmetric", "asymmetric"] as const;
+  const sweep = kernels.flatMap((kernel) =>
+    strides.flatMap((stride) =>
+      forms.map((padding): [WindowPoint, CeilWant[]] => [
+        { kernel, stride, padding, dilation: [1, 1] },
+        ["ceil above floor", "dropped"],
+      ])
+    )
+  );
+  const dropping: WindowPoint[] = [
+    { kernel: [2, 2], stride: [2, 2], padding: "symmetric", dilation: [1, 1] },
+    { kernel: [3, 3], stride: [3, 3], padding: "symmetric", dilation: [1, 1] },
+    { kernel: [1, 1], stride: [3, 2], padding: "valid", dilation: [1, 1] },
+    { kernel: [2, 3], stride: [3, 3], padding: "asymmetric", dilation: [1, 1] },
+  ];
+  return [...sweep, ...dropping.map((point): [WindowPoint, CeilWant[]] => [point, ["dropped"]])];
+}
+
+function ceilAvgPoolTable(): CaseTable {
+  return table(
+    "avgPool2d ceil mode",
+    17,
+    product(ceilPoints(), [false, true]),
+    ([[point, wants], countIncludePad], r) =>
+      ceilPoolDraft(
+        point,
+        r,
+        wants,
+        (kernel, stride, padding) =>
+          avgPool2d({ kernel, stride, padding, countIncludePad, ceilMode: true }),
+        [-1, 1],
+      ),
+  );
+}
+
+function ceilMaxPoolTable(): CaseTable {
+  // All-negative inputs catch an overhanging or padded zero winning the max.
+  return table(
+    "maxPool2d ceil mode",
+    18,
+    product(ceilPoints(), [[-1, 1], [-3, -1]] as const),
+    ([[point, wants], range], r) =>
+      ceilPoolDraft(
+        point,
+        r,
+        wants,
+        (kernel, stride, padding) => maxPool2d({ kernel, stride, padding, ceilMode: true }),
+        range,
+      ),
+  );
+}
+
 function randomShape(random: () => number, channels: number): Shape {
   const [h, w] = pickOne(random, SPATIAL);
   return [pickOne(random, BATCHES), h, w, channels];
@@ -375,12 +504,6 @@ function shuffleTable(): CaseTable {
   }));
 }
 
-const ACTIVATION_RANGES: Readonly<Record<Activation, readonly [number, number]>> = {
-  none: [-1, 1],
-  relu: [-1, 1],
-  relu6: [-8, 8],
-};
-
 function addTable(): CaseTable {
   return table("add", 9, repeat(ACTIVATIONS, 40), (activation, random) => {
     const rank = pickOne(random, [1, 2, 4, 4, 4]);
@@ -393,7 +516,7 @@ function addTable(): CaseTable {
     return {
       descriptor: add({ activation }),
       inputShapes: [shape, shape],
-      inputRange: ACTIVATION_RANGES[activation],
+      inputRange: glueRange(activation),
     };
   });
 }
@@ -405,7 +528,7 @@ function concatTable(): CaseTable {
     return {
       descriptor: concat({ activation }),
       inputShapes: Array.from({ length: count }, () => [n, h, w, pickOne(random, CHANNELS)]),
-      inputRange: ACTIVATION_RANGES[activation],
+      inputRange: glueRange(activation),
     };
   });
 }
@@ -437,6 +560,136 @@ function fullyConnectedTable(): CaseTable {
       inputRange: convRange(activation, inFeatures),
     };
   });
+}
+
+/**
+ * The forms of convolution each clamp runs through — one per kernel the
+ * backends specialise: 3×3 depthwise at stride 1 and 2, pointwise, group
+ * 1×1, dense 3×3, and a grouped or dilated layer for the generic loop.
+ */
+const CLAMP_CONV_FORMS: readonly ((random: () => number) => Conv2dOptions)[] = [
+  (r) => {
+    const channels = pickOne(r, CHANNELS);
+    return { inChannels: channels, outChannels: channels, groups: channels, kernel: 3 };
+  },
+  (r) => {
+    const channels = pickOne(r, CHANNELS);
+    return {
+      inChannels: channels,
+      outChannels: channels,
+      groups: channels,
+      kernel: 3,
+      stride: 2,
+      padding: pickOne(r, ["same", [1, 1, 1, 1]] as Padding[]),
+    };
+  },
+  (r) => ({ inChannels: pickOne(r, CHANNELS), outChannels: pickOne(r, CHANNELS), kernel: 1 }),
+  (r) => {
+    const groups = pickOne(r, GROUPS);
+    return {
+      inChannels: groups * pickOne(r, [1, 2, 3, 5]),
+      outChannels: groups * pickOne(r, [1, 2, 3, 4]),
+      groups,
+      kernel: 1,
+    };
+  },
+  (r) => ({
+    inChannels: pickOne(r, CHANNELS.slice(0, 8)),
+    outChannels: pickOne(r, CHANNELS),
+    kernel: 3,
+    stride: pickOne(r, STRIDES),
+  }),
+  (r) => {
+    if (r() < 0.5) {
+      const channels = pickOne(r, CHANNELS.slice(0, 9));
+      return {
+        inChannels: channels,
+        outChannels: channels,
+        groups: channels,
+        kernel: 3,
+        dilation: 2,
+      };
+    }
+    const groups = pickOne(r, GROUPS);
+    return {
+      inChannels: groups * pickOne(r, [1, 2, 3]),
+      outChannels: groups * pickOne(r, [1, 2, 3]),
+      groups,
+      kernel: 3,
+    };
+  },
+];
+
+function clampConvTable(): CaseTable {
+  const points = product(CLAMP_CONV_FORMS.map((form, index) => ({ form, index })), CLAMP_KINDS);
+  return table("conv2d clamp", 19, points, ([{ form, index }, kind], random) => {
+    const descriptor = conv2d({
+      padding: "same",
+      ...form(random),
+      bias: (index + CLAMP_KINDS.indexOf(kind)) % 2 === 0,
+      activation: kind.activation,
+    });
+    const [h, w] = pickOne(random, SPATIAL);
+    const terms = descriptor.kernel[0] * descriptor.kernel[1] *
+      (descriptor.inChannels / descriptor.groups);
+    return {
+      descriptor,
+      inputShapes: [[pickOne(random, BATCHES), h, w, descriptor.inChannels]],
+      inputRange: convRange(descriptor.activation, terms),
+    };
+  });
+}
+
+function clampAddTable(): CaseTable {
+  return table("add clamp", 20, product(CLAMP_KINDS, [1, 2, 4]), ([kind, rank], random) => {
+    const channels = pickOne(random, CHANNELS);
+    const shape = rank === 4
+      ? randomShape(random, channels)
+      : rank === 2
+      ? [pickOne(random, BATCHES), channels]
+      : [channels];
+    return {
+      descriptor: add({ activation: kind.activation }),
+      inputShapes: [shape, shape],
+      inputRange: glueRange(kind.activation, 2),
+    };
+  });
+}
+
+function clampConcatTable(): CaseTable {
+  return table("concat clamp", 21, product(CLAMP_KINDS, [1, 2, 3]), ([kind, count], random) => {
+    const [n, h, w] = randomShape(random, 1);
+    return {
+      descriptor: concat({ activation: kind.activation }),
+      inputShapes: Array.from({ length: count }, () => [n, h, w, pickOne(random, CHANNELS)]),
+      inputRange: glueRange(kind.activation),
+    };
+  });
+}
+
+function clampFullyConnectedTable(): CaseTable {
+  return table(
+    "fullyConnected clamp",
+    22,
+    product(CLAMP_KINDS, [2, 4]),
+    ([kind, rank], random) => {
+      const batch = pickOne(random, BATCHES);
+      const shape: Shape = rank === 2
+        ? [batch, pickOne(random, [1, 2, 3, 7, 16, 17, 33, 64, 100])]
+        : randomShape(random, pickOne(random, CHANNELS.slice(0, 8))).with(0, batch);
+      const inFeatures = shapeSize(shape) / batch;
+      return {
+        descriptor: fullyConnected({
+          inFeatures,
+          outFeatures: pickOne(random, [3, 5, 8, 17, 33]),
+          bias: (rank + CLAMP_KINDS.indexOf(kind)) % 2 === 0,
+          activation: kind.activation,
+        }),
+        inputShapes: [shape],
+        inputRange: convRange(kind.activation, inFeatures),
+      };
+    },
+  );
 }
 
 function softmaxTable(): CaseTable {
@@ -616,15 +869,20 @@ export const OP_CASE_TABLES: { readonly [Op in OpName]: readonly CaseTable[] } =
     groupTable(),
     denseTable(),
     nonSquareConvTable(),
+    clampConvTable(),
     ...NON_FINITE_TABLES.conv2d,
   ],
-  avgPool2d: [avgPoolTable(), ...NON_FINITE_TABLES.avgPool2d],
-  maxPool2d: [maxPoolTable(), ...NON_FINITE_TABLES.maxPool2d],
+  avgPool2d: [avgPoolTable(), ceilAvgPoolTable(), ...NON_FINITE_TABLES.avgPool2d],
+  maxPool2d: [maxPoolTable(), ceilMaxPoolTable(), ...NON_FINITE_TABLES.maxPool2d],
   channelShuffle: [shuffleTable(), ...NON_FINITE_TABLES.channelShuffle],
-  add: [addTable(), ...NON_FINITE_TABLES.add],
-  concat: [concatTable(), ...NON_FINITE_TABLES.concat],
+  add: [addTable(), clampAddTable(), ...NON_FINITE_TABLES.add],
+  concat: [concatTable(), clampConcatTable(), ...NON_FINITE_TABLES.concat],
   globalAvgPool: [globalAvgPoolTable(), ...NON_FINITE_TABLES.globalAvgPool],
-  fullyConnected: [fullyConnectedTable(), ...NON_FINITE_TABLES.fullyConnected],
+  fullyConnected: [
+    fullyConnectedTable(),
+    clampFullyConnectedTable(),
+    ...NON_FINITE_TABLES.fullyConnected,
+  ],
   softmax: [softmaxTable(), ...NON_FINITE_TABLES.softmax],
 };
 

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import {
+  type Activation,
+  activationBounds,
+  type AvgPool2dDescriptor,
   type Conv2dDescriptor,
+  convKind,
+  inferGeometry,
   MAX_WINDOW,
+  type MaxPool2dDescriptor,
   OP_NAMES,
   type OpDescriptor,
   type OpName,
 } from "@mobileops/core";
 import { CASE_TABLES, caseData, type ConformanceCase, OP_CASE_TABLES } from "./cases.ts";
+import { CLAMP_KINDS } from "./conformance_case.ts";
 import { EXTREME_SIZE_TABLE } from "./extreme_sizes.ts";
 import { reference } from "./reference.ts";
 
@@ -312,5 +319,236 @@ Deno.test("caseData: specials replace drawn values, and name inputs that exist",
   assert.throws(
     () => caseData({ ...testCase, specials: [{ input: 0, index: -1, value: NaN }] }),
     /specials\[0\]\.index = -1/,
+  );
+});
+
+/** Every case of `op`'s tables whose activation is a general clamp. */
+function clampCases(op: OpName, nonFinite: boolean): ConformanceCase[] {
+  return OP_CASE_TABLES[op].flatMap((table) => table.cases).filter((c) =>
+    "activation" in c.descriptor && typeof c.descriptor.activation === "object" &&
+    (c.specials !== undefined) === nonFinite
+  );
+}
+
+function referenceOf(c: ConformanceCase, descriptor: OpDescriptor = c.descriptor) {
+  const data = caseData(c);
+  return reference(
+    descriptor,
+    data.weights,
+    c.inputShapes.map((shape, i) => ({ shape, data: data.inputs[i] })),
+  );
+}
+
+const ACTIVATED_OPS = ["conv2d", "add", "concat", "fullyConnected"] as const;
+
+/** Whether the case's activation clamps to the same bounds as `activation`. */
+function isKind(c: ConformanceCase, activation: Activation): boolean {
+  const bounds = activationBounds((c.descriptor as { activation: Activation }).activation);
+  return activationBounds(activation).every((bound, i) => bound === bounds[i]);
+}
+
+Deno.test("clamp tables: every operator with an activation gets every kind of bounds", () => {
+  for (const op of ACTIVATED_OPS) {
+    for (const nonFinite of [false, true]) {
+      const bounds = clampCases(op, nonFinite).map((c) =>
+        activationBounds((c.descriptor as { activation: Activation }).activation)
+      );
+      const kinds = new Set(bounds.flatMap(([min, max]) => [
+        ...(Number.isFinite(min) && Number.isFinite(max) && min < max ? ["both finite"] : []),
+        ...(min === -Infinity ? ["no lower bound"] : []),
+        ...(max === Infinity ? ["no upper bound"] : []),
+        ...(min === max ? ["min = max"] : []),
+        ...(min > 0 ? ["above 0"] : []),
+        ...(max < 0 ? ["below 0"] : []),
+        ...(min === -Infinity && max < 0 ? ["upper only, below 0"] : []),
+        ...(max - min < 1 ? ["narrower than 1"] : []),
+        ...(min === -6 && max === 6 ? ["[-6, 6]"] : []),
+        ...([min, max].some((b) => Number.isFinite(b) && Math.fround(b) !== b)
+          ? ["not float32"]
+          : []),
+      ]));
+      covers(
+        kinds,
+        [
+          "both finite",
+          "no lower bound",
+          "no upper bound",
+          "min = max",
+          "above 0",
+          "below 0",
+          "upper only, below 0",
+          "narrower than 1",
+          "[-6, 6]",
+          "not float32",
+        ],
+        `${op}${nonFinite ? " non-finite" : ""} clamp`,
+      );
+    }
+  }
+  const forms = clampCases("conv2d", false).map((c) => {
+    const d = c.descriptor as Conv2dDescriptor;
+    const kind = convKind(d);
+    return `${kind} ${d.kernel.join("x")} s${d.stride[0]}${d.dilation[0] > 1 ? " dilated" : ""}`;
+  });
+  covers(
+    forms,
+    [
+      "depthwise 3x3 s1",
+      "depthwise 3x3 s2",
+      "pointwise 1x1 s1",
+      "group 1x1 s1",
+      "dense 3x3 s1",
+      "dense 3x3 s2",
+      "group 3x3 s1",
+      "depthwise 3x3 s1 dilated",
+    ],
+    "clamp conv2d form",
+  );
+});
+
+Deno.test("clamp tables: both bounds clamp often, for every kind and operator", () => {
+  for (const op of ACTIVATED_OPS) {
+    for (const kind of CLAMP_KINDS) {
+      const cases = clampCases(op, false).filter((c) => isKind(c, kind.activation));
+      assert.ok(cases.length > 0, `no ${op} clamp ${kind.name}`);
+      const outputs = cases.flatMap((c) => Array.from(referenceOf(c).values));
+      for (const bound of activationBounds(kind.activation).filter(Number.isFinite)) {
+        const clamped = outputs.filter((v) => v === Math.fround(bound)).length;
+        assert.ok(
+          clamped > outputs.length / 20,
+          `${op} clamp ${kind.name}: ${clamped} of ${outputs.length} outputs at ${bound}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("clamp non-finite tables: NaN stays NaN, and infinities land on each finite bound", () => {
+  for (const op of ACTIVATED_OPS) {
+    for (const kind of CLAMP_KINDS) {
+      const [min, max] = activationBounds(kind.activation);
+      const seen = new Set<string>();
+      for (const c of clampCases(op, true).filter((c) => isKind(c, kind.activation))) {
+        const clamped = referenceOf(c).values;
+        const linear = referenceOf(c, { ...c.descriptor, activation: "none" } as OpDescriptor)
+          .values;
+        linear.forEach((v, i) => {
+          if (Number.isNaN(v)) seen.add(Number.isNaN(clamped[i]) ? "NaN" : "NaN lost");
+          if (v === Infinity) seen.add(clamped[i] === Math.fround(max) ? "+∞ to max" : "+∞ lost");
+          if (v === -Infinity) seen.add(clamped[i] === Math.fround(min) ? "−∞ to min" : "−∞ lost");
+        });
+      }
+      covers(seen, ["NaN", "+∞ to max", "−∞ to min"], `${op} clamp ${kind.name} non-finite:`);
+    }
+  }
+});
+
+/**
+ * One axis of a pool in ceil mode, by the ONNX / PyTorch formula: floor and
+ * ceil sizes, whether the last-window rule fired, and the cells of the last
+ * window inside the padded input and inside the image.
+ */
+function ceilAxis(size: number, kernel: number, stride: number, before: number, after: number) {
+  const padded = size + before + after;
+  const rounded = Math.ceil((padded - kernel) / stride) + 1;
+  const dropped = (rounded - 1) * stride >= size + before;
+  const ceil = dropped ? rounded - 1 : rounded;
+  // The last window, in padded coordinates.
+  const start = (ceil - 1) * stride;
+  return {
+    floor: Math.floor((padded - kernel) / stride) + 1,
+    ceil,
+    dropped,
+    paddedCells: Math.min(start + kernel, padded) - start,
+    imageCells: Math.min(start + kernel, before + size) - Math.max(start, before),
+  };
+}
+
+type Pool = AvgPool2dDescriptor | MaxPool2dDescriptor;
+
+function ceilCases(op: "avgPool2d" | "maxPool2d", nonFinite: boolean): ConformanceCase[] {
+  return OP_CASE_TABLES[op].flatMap((table) => table.cases).filter((c) =>
+    (c.descriptor as Pool).ceilMode && (c.specials !== undefined) === nonFinite
+  );
+}
+
+/** Both axes of a ceil-mode case, after core's padding. */
+function ceilAxes(c: ConformanceCase) {
+  const d = c.descriptor as Pool;
+  const padding = inferGeometry(d, c.inputShapes).padding;
+  return [0, 1].map((axis) =>
+    ceilAxis(
+      c.inputShapes[0][axis + 1],
+      d.kernel[axis],
+      d.stride[axis],
+      padding[2 * axis],
+      padding[2 * axis + 1],
+    )
+  );
+}
+
+Deno.test("ceil-mode tables: sizes where ceil exceeds floor, windows the rule drops, every stride", () => {
+  for (const op of ["avgPool2d", "maxPool2d"] as const) {
+    for (const nonFinite of [false, true]) {
+      const seen = new Set<string>();
+      for (const c of ceilCases(op, nonFinite)) {
+        const d = c.descriptor as Pool;
+        const axes = ceilAxes(c);
+        // The reference counts its windows one by one: it must agree with the formula.
+        assert.deepEqual(referenceOf(c).shape.slice(1, 3), axes.map((a) => a.ceil), c.name);
+        if (axes.some((a) => a.ceil > a.floor)) {
+          seen.add("ceil > floor");
+          if (axes.some((a, axis) => a.paddedCells < d.kernel[axis])) seen.add("overhang");
+          const padding = inferGeometry(d, c.inputShapes).padding;
+          seen.add(padding.some((p) => p > 0) ? "padded" : "unpadded");
+          for (const s of d.stride) seen.add(`stride ${s}`);
+          if (d.kernel[0] !== d.kernel[1]) seen.add("non-square kernel");
+          if (d.stride[0] !== d.stride[1]) seen.add("unequal strides");
+          if (d.op === "avgPool2d") seen.add(`countIncludePad ${d.countIncludePad}`);
+        }
+        if (axes.some((a) => a.dropped)) seen.add("dropped");
+      }
+      covers(
+        seen,
+        [
+          "ceil > floor",
+          "overhang",
+          "padded",
+          "unpadded",
+          "dropped",
+          "stride 1",
+          "stride 2",
+          "stride 3",
+          "non-square kernel",
+          "unequal strides",
+          ...(op === "avgPool2d" ? ["countIncludePad true", "countIncludePad false"] : []),
+        ],
+        `${op}${nonFinite ? " non-finite" : ""} ceil mode`,
+      );
+    }
+  }
+});
+
+Deno.test("ceil-mode tables: divisors that count the padding but not the overhang; −∞ overhung", () => {
+  for (const nonFinite of [false, true]) {
+    // A last window holding image cells, trailing padding and overhang: countIncludePad's
+    // divisor lies strictly between the image cells and the full window.
+    assert.ok(
+      ceilCases("avgPool2d", nonFinite).some((c) =>
+        (c.descriptor as AvgPool2dDescriptor).countIncludePad &&
+        ceilAxes(c).some((a, axis) =>
+          a.imageCells < a.paddedCells && a.paddedCells < (c.descriptor as Pool).kernel[axis]
+        )
+      ),
+      `no ceil-mode average${nonFinite ? " non-finite" : ""} with padding and overhang`,
+    );
+  }
+  // The last window overhangs and holds only −∞: the overhang must not win.
+  assert.ok(
+    ceilCases("maxPool2d", true).some((c) =>
+      ceilAxes(c).some((a, axis) => a.paddedCells < (c.descriptor as Pool).kernel[axis]) &&
+      referenceOf(c).values.at(-1) === -Infinity
+    ),
+    "no ceil-mode max pool whose overhanging last window is all −∞",
   );
 });

@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { Activation, OpDescriptor, Padding, Pair, Shape } from "@mobileops/core";
+import {
+  type Activation,
+  activationBounds,
+  clamp,
+  type OpDescriptor,
+  type Padding,
+  type Pair,
+  type Shape,
+} from "@mobileops/core";
 
 /**
  * One value written into a case's input after the seeded draw, replacing
@@ -31,7 +39,10 @@ export interface ConformanceCase {
   readonly inputShapes: readonly Shape[];
   /** Seed of the inputs and weights (`caseData`). */
   readonly seed: number;
-  /** Inputs are drawn uniformly from `[low, high]`; wide enough for relu6 to clamp. */
+  /**
+   * Inputs are drawn uniformly from `[low, high]`; wide enough for every
+   * finite bound of the activation to clamp often.
+   */
   readonly inputRange: readonly [low: number, high: number];
   /**
    * Values written into the inputs after the seeded draw (in order, so a
@@ -57,6 +68,22 @@ function paddingText(padding: Padding): string {
   return typeof padding === "string" ? padding : `[${padding.join(",")}]`;
 }
 
+/**
+ * An activation as a case name shows it: its name, or `clamp[min,max]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clamp } from "@mobileops/core";
+ * import { activationText } from "./conformance_case.ts";
+ * assert.equal(activationText("relu6"), "relu6");
+ * assert.equal(activationText(clamp(-Infinity, 0.5)), "clamp[-Infinity,0.5]");
+ * ```
+ */
+export function activationText(activation: Activation): string {
+  return typeof activation === "string" ? activation : `clamp[${activation.min},${activation.max}]`;
+}
+
 /** Input shapes a description lists before eliding the middle ones. */
 const MAX_LISTED_SHAPES = 6;
 
@@ -68,8 +95,13 @@ const MAX_LISTED_SHAPES = 6;
  * ```ts
  * import assert from "node:assert/strict";
  * import { describeCall } from "@mobileops/conformance";
- * import { channelShuffle, concat } from "@mobileops/core";
+ * import { add, channelShuffle, clamp, concat, maxPool2d } from "@mobileops/core";
  * assert(describeCall(channelShuffle({ groups: 3 }), [[1, 2, 2, 6]]) === "channelShuffle g3 in 1x2x2x6");
+ * assert.equal(describeCall(add({ activation: clamp(-1, 1) }), [[3], [3]]), "add clamp[-1,1] in 3 + 3");
+ * assert.equal(
+ *   describeCall(maxPool2d({ kernel: 3, stride: 2, ceilMode: true }), [[1, 4, 4, 1]]),
+ *   "maxPool2d 3x3 s2x2 valid ceil in 1x4x4x1",
+ * );
  * const many = Array.from({ length: 9 }, (_, i) => [1, 1, 1, i + 1]);
  * assert.equal(
  *   describeCall(concat(), many),
@@ -88,22 +120,22 @@ export function describeCall(descriptor: OpDescriptor, inputShapes: readonly Sha
       const d = descriptor;
       return `conv2d ${pairText(d.kernel)} s${pairText(d.stride)} d${pairText(d.dilation)} ` +
         `${paddingText(d.padding)} g${d.groups} ${d.inChannels}->${d.outChannels}` +
-        `${d.bias ? " bias" : ""} ${d.activation} in ${shapes}`;
+        `${d.bias ? " bias" : ""} ${activationText(d.activation)} in ${shapes}`;
     }
     case "avgPool2d":
     case "maxPool2d":
       return `${descriptor.op} ${pairText(descriptor.kernel)} s${pairText(descriptor.stride)} ` +
         `${paddingText(descriptor.padding)}` +
         `${descriptor.op === "avgPool2d" && descriptor.countIncludePad ? " countIncludePad" : ""}` +
-        ` in ${shapes}`;
+        `${descriptor.ceilMode ? " ceil" : ""} in ${shapes}`;
     case "channelShuffle":
       return `channelShuffle g${descriptor.groups} in ${shapes}`;
     case "add":
     case "concat":
-      return `${descriptor.op} ${descriptor.activation} in ${shapes}`;
+      return `${descriptor.op} ${activationText(descriptor.activation)} in ${shapes}`;
     case "fullyConnected":
       return `fullyConnected ${descriptor.inFeatures}->${descriptor.outFeatures}` +
-        `${descriptor.bias ? " bias" : ""} ${descriptor.activation} in ${shapes}`;
+        `${descriptor.bias ? " bias" : ""} ${activationText(descriptor.activation)} in ${shapes}`;
     case "globalAvgPool":
     case "softmax":
       return `${descriptor.op} in ${shapes}`;
@@ -135,19 +167,93 @@ export function describeSpecials(specials: readonly SpecialValue[] = []): string
   return ` with ${listed.join(" ")}${rest > 0 ? ` and ${rest} more` : ""}`;
 }
 
+/** A clamp activation the case tables sweep, under a short name. */
+export interface ClampKind {
+  /** What is special about the bounds, e.g. `"min = max"`. */
+  readonly name: string;
+  /** The clamp, from core's {@link clamp} (never one of the named forms). */
+  readonly activation: Activation;
+}
+
 /**
- * Input range for a convolution of `terms` products: wide enough that relu6
- * clamps often (a clamp at the wrong level would otherwise pass unnoticed).
+ * The clamp bounds every operator with an activation is swept with: finite
+ * on both sides, one side only (either way), equal bounds, bounds narrower
+ * than the data, ranges above zero and below it, and bounds that are not
+ * float32 values (a float32 backend clamps to their float32 rounding).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { CLAMP_KINDS } from "./conformance_case.ts";
+ * assert(CLAMP_KINDS.every((kind) => typeof kind.activation === "object"));
+ * assert(CLAMP_KINDS.some((kind) => kind.name === "min = max"));
+ * ```
+ */
+export const CLAMP_KINDS: readonly ClampKind[] = [
+  { name: "symmetric", activation: clamp(-1, 1) },
+  { name: "upper only", activation: clamp(-Infinity, 0) },
+  { name: "lower only, above 0", activation: clamp(0.5, Infinity) },
+  { name: "wide", activation: clamp(-6, 6) },
+  { name: "min = max", activation: clamp(2, 2) },
+  { name: "narrow", activation: clamp(-0.25, 0.25) },
+  { name: "below 0", activation: clamp(-3, -1) },
+  { name: "upper only, below 0", activation: clamp(-Infinity, -0.5) },
+  { name: "not float32", activation: clamp(-0.1, 0.3) },
+];
+
+/** The largest finite bound of an activation, in magnitude (0 when it has none, or only 0). */
+function widestBound(activation: Activation): number {
+  return Math.max(0, ...activationBounds(activation).filter(Number.isFinite).map(Math.abs));
+}
+
+/**
+ * Input range for a convolution of `terms` products: wide enough that every
+ * finite bound of the activation clamps often (a clamp at the wrong level
+ * would otherwise pass unnoticed). Inputs and weights uniform in `[−s, s]`
+ * and `[−1, 1]` give sums with standard deviation about `s·√terms / 3`;
+ * `s` makes that the widest finite bound `B` (`s = 3B/√terms`), at least 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clamp } from "@mobileops/core";
  * import { convRange } from "./conformance_case.ts";
  * assert.deepEqual(convRange("relu", 9), [-1, 1]);
  * assert.deepEqual(convRange("relu6", 9), [-6, 6]);
+ * assert.deepEqual(convRange(clamp(-Infinity, -3), 4), [-4.5, 4.5]);
  * ```
  */
 export function convRange(activation: Activation, terms: number): [number, number] {
-  const scale = activation === "relu6" ? Math.max(1, 18 / Math.sqrt(terms)) : 1;
+  const scale = Math.max(1, (3 * widestBound(activation)) / Math.sqrt(terms));
   return [-scale, scale];
+}
+
+/**
+ * Input range for an element-wise operator's activation: the identity and
+ * ReLU `[−1, 1]`, ReLU6 `[−8, 8]` (so 6 clamps); a clamp to `[lo, hi]` gets
+ * its bounds widened by `d = max((hi − lo)/2, 1, |finite bound|)` each side
+ * (a missing bound mirrors the other), so at least a quarter of the values
+ * lie past each finite bound. For `add` (`inputs: 2`) each input gets half
+ * the range, so the sum spans it (and at least an eighth of the sums lie
+ * past each finite bound).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clamp } from "@mobileops/core";
+ * import { glueRange } from "./conformance_case.ts";
+ * assert.deepEqual(glueRange("relu6"), [-8, 8]);
+ * assert.deepEqual(glueRange(clamp(-1, 1)), [-2, 2]);
+ * assert.deepEqual(glueRange(clamp(2, 2)), [0, 4]);
+ * assert.deepEqual(glueRange(clamp(0.5, Infinity), 2), [-0.25, 0.75]);
+ * ```
+ */
+export function glueRange(activation: Activation, inputs: 1 | 2 = 1): [number, number] {
+  if (activation === "none" || activation === "relu") return [-1, 1];
+  if (activation === "relu6") return [-8, 8];
+  const [min, max] = activationBounds(activation);
+  const low = Number.isFinite(min) ? min : max;
+  const high = Number.isFinite(max) ? max : min;
+  const margin = Math.max((high - low) / 2, 1, widestBound(activation));
+  return [(low - margin) / inputs, (high + margin) / inputs];
 }

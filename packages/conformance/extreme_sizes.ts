@@ -165,6 +165,23 @@ function extremes(): Extreme[] {
       }),
       inputShapes: [[1, 3, 2, 4]],
     },
+    // Ceil mode: a last window of 4096 that holds 5 cells and hangs past the input (and its
+    // padding) by thousands.
+    {
+      descriptor: maxPool2d({ kernel: [1, W], stride: [1, W], ceilMode: true }),
+      inputShapes: [[1, 2, W + 5, 3]],
+      inputRange: [-3, -1],
+    },
+    ...[false, true].map((countIncludePad) => ({
+      descriptor: avgPool2d({
+        kernel: [1, W],
+        stride: [1, W],
+        padding: [0, 0, 2, 1],
+        countIncludePad,
+        ceilMode: true,
+      }),
+      inputShapes: [[1, 1, W + 2, 2]],
+    })),
     // Channel shuffles of 2¹⁶ channels, and of many pixels.
     { descriptor: channelShuffle({ groups: 256 }), inputShapes: [[1, 1, 1, 2 ** 16]] },
     { descriptor: channelShuffle({ groups: 3 }), inputShapes: [[1, 1, 1, 3 * 21845]] },

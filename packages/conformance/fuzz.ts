@@ -14,6 +14,7 @@ import {
   add,
   avgPool2d,
   channelShuffle,
+  clamp,
   concat,
   conv2d,
   type Conv2dDescriptor,
@@ -42,6 +43,7 @@ import {
   convRange,
   describeCall,
   describeSpecials,
+  glueRange,
   type SpecialValue,
 } from "./conformance_case.ts";
 import { pickOne, seededRandom } from "./random.ts";
@@ -65,6 +67,12 @@ const STRIDES = [1, 1, 2, 2, 3];
 const DILATIONS = [1, 1, 1, 2, 3];
 const GROUPS = [2, 3, 4, 8];
 const ACTIVATIONS: readonly Activation[] = ["none", "relu", "relu6"];
+/** Share of activations that are a general clamp rather than a named one. */
+const CLAMP_SHARE = 0.25;
+/** Clamp bounds: both signs, equal magnitudes, and 0.1, which is not a float32 value. */
+const CLAMP_BOUNDS = [-6, -3, -1, -0.5, -0.25, 0, 0.1, 0.25, 0.5, 1, 2, 6];
+/** Share of pools in ceil mode. */
+const CEIL_SHARE = 0.3;
 const SPECIAL_VALUES = [NaN, Infinity, -Infinity];
 const PADDING_FORMS = ["valid", "same", "symmetric", "asymmetric"] as const;
 
@@ -113,11 +121,27 @@ function fitted(drawn: Pair, padding: Padding, extent: Pair): Pair {
   ];
 }
 
-const ELEMENTWISE_RANGES: Readonly<Record<Activation, readonly [number, number]>> = {
-  none: [-1, 1],
-  relu: [-1, 1],
-  relu6: [-8, 8],
-};
+/**
+ * A named activation, or (a {@link CLAMP_SHARE} of the time) a clamp with
+ * both bounds, one bound either way, or equal bounds. Core's `clamp` gives
+ * the named form where the bounds are one's (`[0, 6]` is relu6).
+ */
+function drawActivation(random: Random): Activation {
+  if (random() >= CLAMP_SHARE) return pickOne(random, ACTIVATIONS);
+  const a = pickOne(random, CLAMP_BOUNDS);
+  switch (pickOne(random, ["both", "lower", "upper", "equal"] as const)) {
+    case "both": {
+      const b = pickOne(random, CLAMP_BOUNDS);
+      return clamp(Math.min(a, b), Math.max(a, b));
+    }
+    case "lower":
+      return clamp(a, Infinity);
+    case "upper":
+      return clamp(-Infinity, a);
+    case "equal":
+      return clamp(a, a);
+  }
+}
 
 /** A descriptor, its input shapes and the span of its random inputs. */
 interface Call {
@@ -128,7 +152,7 @@ interface Call {
 
 function drawConv(random: Random): Call {
   const kind = pickOne(random, ["depthwise", "pointwise", "group", "dense"] as const);
-  const activation = pickOne(random, ACTIVATIONS);
+  const activation = drawActivation(random);
   const bias = random() < 0.5;
   const batch = pickOne(random, BATCHES);
   if (kind === "pointwise") {
@@ -188,9 +212,10 @@ function drawPool(random: Random, op: "avgPool2d" | "maxPool2d"): Call {
   const kernel = pairOf(random, KERNELS.slice(0, 6));
   const stride = random() < 0.3 ? kernel : pairOf(random, STRIDES);
   const padding = drawPadding(random, [kernel[0] - 1, kernel[1] - 1]);
+  const ceilMode = random() < CEIL_SHARE;
   const descriptor = op === "avgPool2d"
-    ? avgPool2d({ kernel, stride, padding, countIncludePad: random() < 0.5 })
-    : maxPool2d({ kernel, stride, padding });
+    ? avgPool2d({ kernel, stride, padding, countIncludePad: random() < 0.5, ceilMode })
+    : maxPool2d({ kernel, stride, padding, ceilMode });
   const [h, w] = fitted(pairOf(random, SPATIAL), padding, kernel);
   // All-negative inputs catch a padded zero winning a max.
   const inputRange: [number, number] = op === "maxPool2d" && random() < 0.3 ? [-3, -1] : [-1, 1];
@@ -223,23 +248,23 @@ function drawShuffle(random: Random): Call {
 }
 
 function drawAdd(random: Random): Call {
-  const activation = pickOne(random, ACTIVATIONS);
+  const activation = drawActivation(random);
   const shape = shapeOfRank(random, 1 + below(random, 4), pickOne(random, CHANNELS));
   return {
     descriptor: add({ activation }),
     inputShapes: [shape, shape],
-    inputRange: ELEMENTWISE_RANGES[activation],
+    inputRange: glueRange(activation, 2),
   };
 }
 
 function drawConcat(random: Random): Call {
-  const activation = pickOne(random, ACTIVATIONS);
+  const activation = drawActivation(random);
   const [n, h, w] = nhwc(random, 1);
   const count = 1 + below(random, 4);
   return {
     descriptor: concat({ activation }),
     inputShapes: Array.from({ length: count }, () => [n, h, w, pickOne(random, CHANNELS)]),
-    inputRange: ELEMENTWISE_RANGES[activation],
+    inputRange: glueRange(activation),
   };
 }
 
@@ -252,7 +277,7 @@ function drawGlobalAvgPool(random: Random): Call {
 }
 
 function drawFullyConnected(random: Random): Call {
-  const activation = pickOne(random, ACTIVATIONS);
+  const activation = drawActivation(random);
   const batch = pickOne(random, BATCHES);
   const shape: Shape = random() < 0.5
     ? [batch, pickOne(random, [...CHANNELS, 100, 127, 257])]
@@ -386,14 +411,16 @@ const MAX_DRAWS = 1000;
  * Draws case `index` of fuzz run `seed`: a random valid operator call (every
  * operator; convolutions depthwise with multiplier, pointwise, group and
  * dense, dilated, strided, every padding form, non-square kernels; pools with
- * and without `countIncludePad`; concat of 1–4 inputs; fully connected on
- * rank-2 and rank-4 inputs; softmax and add of rank 1–4), every activation,
- * bias or not, odd sizes and batch 1–3, within {@link FUZZ_MULTIPLY_ADD_BUDGET}.
- * About {@link FUZZ_SPECIAL_SHARE} of the cases carry `specials`: NaN, +Infinity
- * or −Infinity written over some inputs (anywhere, at the ends, at spatial
- * borders, in the channel tail). The same `(seed, index)` always gives the
- * same case, data included. Descriptors come from core's constructors and
- * input shapes pass `inferGeometry`.
+ * and without `countIncludePad`, in floor and ceil mode; concat of 1–4
+ * inputs; fully connected on rank-2 and rank-4 inputs; softmax and add of
+ * rank 1–4), every named activation and clamps of every kind (both bounds,
+ * one, equal ones), bias or not, odd sizes and batch 1–3, within
+ * {@link FUZZ_MULTIPLY_ADD_BUDGET}. About {@link FUZZ_SPECIAL_SHARE} of the
+ * cases carry `specials`: NaN, +Infinity or −Infinity written over some
+ * inputs (anywhere, at the ends, at spatial borders, in the channel tail).
+ * The same `(seed, index)` always gives the same case, data included.
+ * Descriptors come from core's constructors and input shapes pass
+ * `inferGeometry`.
  *
  * @param seed The run's seed, an integer in `[0, 2^32)`.
  * @param index The case's index in the run, an integer in `[0, 2^32)`.
@@ -455,10 +482,11 @@ function complexity(testCase: ConformanceCase): number[] {
       weights = convFilterSize(d) + (d.bias ? d.outChannels : 0);
       break;
     case "avgPool2d":
-      options = window(d.kernel, d.stride, d.padding) + (d.countIncludePad ? 1 : 0);
+      options = window(d.kernel, d.stride, d.padding) + (d.countIncludePad ? 1 : 0) +
+        (d.ceilMode ? 1 : 0);
       break;
     case "maxPool2d":
-      options = window(d.kernel, d.stride, d.padding);
+      options = window(d.kernel, d.stride, d.padding) + (d.ceilMode ? 1 : 0);
       break;
     case "channelShuffle":
       options = d.groups;
@@ -468,7 +496,10 @@ function complexity(testCase: ConformanceCase): number[] {
       break;
   }
   if ("bias" in d && d.bias) options++;
-  if ("activation" in d && d.activation !== "none") options++;
+  // A clamp is one step further from the plainest form than relu.
+  if ("activation" in d && d.activation !== "none") {
+    options += typeof d.activation === "string" ? 1 : 2;
+  }
   const rank = shapes.reduce((sum, shape) => sum + shape.length, 0);
   const elements = shapes.reduce((sum, shape) => sum + shapeSize(shape), 0) + weights;
   return [shapes.length, testCase.specials?.length ?? 0, batch, options, rank, elements];
@@ -644,6 +675,10 @@ function freeAxes(descriptor: OpDescriptor, shape: Shape): number[] {
   }
 }
 
+function isClamp(activation: Activation): boolean {
+  return typeof activation === "object";
+}
+
 /** Every candidate one step simpler than `testCase`, most drastic first; invalid ones are `undefined`. */
 function* reductions(testCase: ConformanceCase): Generator<ConformanceCase | undefined> {
   const specials = testCase.specials ?? [];
@@ -662,6 +697,7 @@ function* reductions(testCase: ConformanceCase): Generator<ConformanceCase | und
     case "conv2d": {
       const o = convOptions(d);
       if (d.activation !== "none") yield to(() => conv2d({ ...o, activation: "none" }));
+      if (isClamp(d.activation)) yield to(() => conv2d({ ...o, activation: "relu" }));
       if (d.bias) yield to(() => conv2d({ ...o, bias: false }));
       for (const window of simplerWindows(d.kernel, d.stride, d.padding, d.dilation)) {
         yield to(() => conv2d({ ...o, ...window }));
@@ -681,13 +717,27 @@ function* reductions(testCase: ConformanceCase): Generator<ConformanceCase | und
     case "avgPool2d":
     case "maxPool2d": {
       const count = d.op === "avgPool2d" && d.countIncludePad;
-      const make = (kernel: Pair, stride: Pair, padding: Padding, countIncludePad: boolean) => () =>
+      const make = (
+        kernel: Pair,
+        stride: Pair,
+        padding: Padding,
+        countIncludePad: boolean,
+        ceilMode: boolean,
+      ) =>
+      () =>
         d.op === "avgPool2d"
-          ? avgPool2d({ kernel, stride, padding: poolPadding(padding, kernel), countIncludePad })
-          : maxPool2d({ kernel, stride, padding: poolPadding(padding, kernel) });
-      if (count) yield to(make(d.kernel, d.stride, d.padding, false));
+          ? avgPool2d({
+            kernel,
+            stride,
+            padding: poolPadding(padding, kernel),
+            countIncludePad,
+            ceilMode,
+          })
+          : maxPool2d({ kernel, stride, padding: poolPadding(padding, kernel), ceilMode });
+      if (d.ceilMode) yield to(make(d.kernel, d.stride, d.padding, count, false));
+      if (count) yield to(make(d.kernel, d.stride, d.padding, false, d.ceilMode));
       for (const window of simplerWindows(d.kernel, d.stride, d.padding, [1, 1])) {
-        yield to(make(window.kernel, window.stride, window.padding, count));
+        yield to(make(window.kernel, window.stride, window.padding, count, d.ceilMode));
       }
       break;
     }
@@ -701,10 +751,12 @@ function* reductions(testCase: ConformanceCase): Generator<ConformanceCase | und
     }
     case "add":
       if (d.activation !== "none") yield to(() => add());
+      if (isClamp(d.activation)) yield to(() => add({ activation: "relu" }));
       if (shapes[0].length > 1) yield to(() => d, [shapes[0].slice(1), shapes[0].slice(1)]);
       break;
     case "concat":
       if (d.activation !== "none") yield to(() => concat());
+      if (isClamp(d.activation)) yield to(() => concat({ activation: "relu" }));
       for (let i = 0; i < shapes.length && shapes.length > 1; i++) {
         const kept = shapes.map((_, j) => j).filter((j) => j !== i);
         yield to(() => d, kept.map((j) => shapes[j]), kept);
@@ -723,6 +775,7 @@ function* reductions(testCase: ConformanceCase): Generator<ConformanceCase | und
         activation: d.activation,
       };
       if (d.activation !== "none") yield to(() => fullyConnected({ ...o, activation: "none" }));
+      if (isClamp(d.activation)) yield to(() => fullyConnected({ ...o, activation: "relu" }));
       if (d.bias) yield to(() => fullyConnected({ ...o, bias: false }));
       for (const f of fewer(d.outFeatures)) {
         yield to(() => fullyConnected({ ...o, outFeatures: f }));
@@ -758,11 +811,12 @@ export interface ShrinkOptions {
 
 /**
  * Reduces a failing case while it still fails: fewer non-finite values,
- * batch 1, the plainest options (activation none, no bias, kernel 1,
- * stride 1, dilation 1, no padding, fewer groups, no `countIncludePad`),
- * then fewer inputs, channels, features and pixels. Tries candidates one
- * step simpler, keeps the first that `stillFails`, and repeats until none
- * fails or `maxAttempts` candidates were tried. Non-finite values move with
+ * batch 1, the plainest options (activation none, or relu for a clamp; no
+ * bias, kernel 1, stride 1, dilation 1, no padding, fewer groups, floor
+ * mode, no `countIncludePad`), then fewer inputs, channels, features and
+ * pixels. Tries candidates one step simpler, keeps the first that
+ * `stillFails`, and repeats until none fails or `maxAttempts` candidates
+ * were tried. Non-finite values move with
  * their coordinates (clamped into the smaller shape); the data seed is kept.
  *
  * @param testCase A case that fails.

@@ -81,7 +81,27 @@ Deno.test(`fuzzCase: the first ${COVERAGE_CASES} cases cover every operator and 
   for (const { descriptor: d, inputShapes, specials } of cases) {
     see(`op ${d.op}`, `batch ${inputShapes[0].length > 1 ? inputShapes[0][0] : 1}`);
     const activation = activationOf(d);
-    if (activation !== undefined) see(`activation ${activation}`, `${d.op} ${activation}`);
+    if (activation !== undefined) {
+      const name = typeof activation === "string" ? activation : "clamp";
+      see(`activation ${name}`, `${d.op} ${name}`);
+      if (typeof activation === "object") {
+        const { min, max } = activation;
+        see(
+          `clamp ${
+            min === max
+              ? "min = max"
+              : min === -Infinity
+              ? "upper only"
+              : max === Infinity
+              ? "lower only"
+              : "both"
+          }`,
+        );
+        if ([min, max].some((b) => Number.isFinite(b) && Math.fround(b) !== b)) {
+          see("clamp not float32");
+        }
+      }
+    }
     if ("bias" in d) see(`${d.op} bias ${d.bias}`);
     if ("padding" in d) {
       const p = d.padding;
@@ -103,8 +123,14 @@ Deno.test(`fuzzCase: the first ${COVERAGE_CASES} cases cover every operator and 
         }
         break;
       case "avgPool2d":
-        see(`avgPool2d countIncludePad ${d.countIncludePad}`);
+      case "maxPool2d": {
+        if (d.op === "avgPool2d") see(`avgPool2d countIncludePad ${d.countIncludePad}`);
+        see(`${d.op} ceilMode ${d.ceilMode}`);
+        const floor = inferGeometry({ ...d, ceilMode: false }, inputShapes).outputShape;
+        const ceil = inferGeometry(d, inputShapes).outputShape;
+        if (ceil.some((size, axis) => size > floor[axis])) see(`${d.op} ceil above floor`);
         break;
+      }
       case "concat":
         see(`concat of ${inputShapes.length}`);
         break;
@@ -125,7 +151,7 @@ Deno.test(`fuzzCase: the first ${COVERAGE_CASES} cases cover every operator and 
     "batch 1",
     "batch 2",
     "batch 3",
-    ...["none", "relu", "relu6"].flatMap((a) => [
+    ...["none", "relu", "relu6", "clamp"].flatMap((a) => [
       `activation ${a}`,
       `conv2d ${a}`,
       `add ${a}`,
@@ -147,6 +173,12 @@ Deno.test(`fuzzCase: the first ${COVERAGE_CASES} cases cover every operator and 
     "conv group pointwise",
     "avgPool2d countIncludePad true",
     "avgPool2d countIncludePad false",
+    ...["avgPool2d", "maxPool2d"].flatMap((op) => [
+      `${op} ceilMode true`,
+      `${op} ceilMode false`,
+      `${op} ceil above floor`,
+    ]),
+    ...["both", "lower only", "upper only", "min = max", "not float32"].map((k) => `clamp ${k}`),
     ...[1, 2, 3, 4].map((n) => `concat of ${n}`),
     ...[1, 2, 3, 4].flatMap((r) => [`add rank ${r}`, `softmax rank ${r}`]),
     "fullyConnected rank 2",
@@ -236,6 +268,39 @@ Deno.test("shrinkCase: keeps what the failure needs, and stops at maxAttempts", 
   }, { maxAttempts: 5 });
   assert.equal(unchanged, concatCase);
   assert.equal(calls, 5);
+});
+
+Deno.test("shrinkCase: a clamp shrinks to relu or none, ceil mode to floor mode", async () => {
+  const clamped = cases.find((c) =>
+    c.descriptor.op === "conv2d" && typeof c.descriptor.activation === "object"
+  );
+  assert(clamped !== undefined, "no clamp to shrink");
+  // Fails with any activation: relu is the plainest that still does.
+  const anyActivation = await shrinkCase(
+    clamped,
+    (c) => Promise.resolve(activationOf(c.descriptor) !== "none"),
+  );
+  assert.equal(activationOf(anyActivation.descriptor), "relu");
+  // Fails with any conv: the clamp goes entirely.
+  const anyConv = await shrinkCase(
+    clamped,
+    (c) => Promise.resolve(c.descriptor.op === "conv2d"),
+  );
+  assert.equal(activationOf(anyConv.descriptor), "none");
+  for (const op of ["avgPool2d", "maxPool2d"] as const) {
+    const ceil = cases.find((c) => c.descriptor.op === op && c.descriptor.ceilMode);
+    assert(ceil !== undefined, `no ceil-mode ${op} to shrink`);
+    const floor = await shrinkCase(ceil, (c) => Promise.resolve(c.descriptor.op === op));
+    assert.equal((floor.descriptor as { ceilMode: boolean }).ceilMode, false);
+    // A failure that needs ceil mode keeps it, and the rest shrinks.
+    const kept = await shrinkCase(
+      ceil,
+      (c) => Promise.resolve((c.descriptor as { ceilMode?: boolean }).ceilMode === true),
+    );
+    assert.equal((kept.descriptor as { ceilMode: boolean }).ceilMode, true);
+    assert.deepEqual(kept.inputShapes[0].slice(0, 1), [1]);
+    inferGeometry(kept.descriptor, kept.inputShapes);
+  }
 });
 
 Deno.test("fuzz: finds a relu that drops NaN and shrinks it to one element", async () => {

@@ -17,7 +17,9 @@
  * swept once per activation (with and without bias in turn) and gets two
  * cases with specials at random positions; pools, add, softmax and global
  * average pooling add fixed patterns (a window of −∞ beside the padding,
- * `∞ + (−∞)`, a row of −∞).
+ * `∞ + (−∞)`, a row of −∞). The clamp tables run each layer once per clamp
+ * kind, the clamps of a layer sharing one sweep; the ceil-mode pool tables
+ * put the patterns where the last window hangs past the padded input.
  *
  * @module
  */
@@ -44,10 +46,12 @@ import {
 } from "@mobileops/core";
 import {
   type CaseTable,
+  CLAMP_KINDS,
   type ConformanceCase,
   convRange,
   describeCall,
   describeSpecials,
+  glueRange,
   type SpecialValue,
 } from "./conformance_case.ts";
 import { seededRandom } from "./random.ts";
@@ -152,6 +156,12 @@ interface Sweep {
   readonly perCase: number;
   /** Fixed patterns, one case each. */
   readonly patterns?: readonly (readonly SpecialValue[])[];
+  /**
+   * Only this chunk of the position sweep (taken modulo the chunk count),
+   * and one random case: for a layer swept once per clamp, the clamps
+   * share the sweep between them.
+   */
+  readonly chunk?: number;
 }
 
 /** A table of every sweep's position cases, random cases and patterns. */
@@ -161,11 +171,14 @@ function sweepTable(name: string, seed: number, sweeps: readonly Sweep[]): CaseT
   for (const layer of sweeps) {
     inferGeometry(layer.descriptor, layer.inputShapes);
     const swept = sweep(layer.inputShapes);
+    const chunks = range(Math.ceil(swept.length / layer.perCase)).map((i) =>
+      swept.slice(i * layer.perCase, (i + 1) * layer.perCase)
+    );
     const specialSets = [
-      ...range(Math.ceil(swept.length / layer.perCase)).map((i) =>
-        swept.slice(i * layer.perCase, (i + 1) * layer.perCase)
+      ...(layer.chunk === undefined ? chunks : [chunks[layer.chunk % chunks.length]]),
+      ...range(layer.chunk === undefined ? RANDOM_CASES : 1).map(() =>
+        randomSpecials(random, layer.inputShapes)
       ),
-      ...range(RANDOM_CASES).map(() => randomSpecials(random, layer.inputShapes)),
       ...(layer.patterns ?? []),
     ];
     for (const specials of specialSets) {
@@ -199,6 +212,28 @@ function convSweeps(layers: readonly ConvLayer[], perCase: number): Sweep[] {
         inputShapes: [shape],
         inputRange: convRange(activation, terms),
         perCase,
+      };
+    })
+  );
+}
+
+/**
+ * Every layer once per clamp kind; each takes the next chunk of the position
+ * sweep (so the clamps of a layer share one sweep) and one random case, and
+ * bias alternates.
+ */
+function clampConvSweeps(layers: readonly ConvLayer[], perCase: number): Sweep[] {
+  return layers.flatMap(({ shape, ...options }, l) =>
+    CLAMP_KINDS.map(({ activation }, k) => {
+      const descriptor = conv2d({ ...options, activation, bias: (l + k) % 2 === 0 });
+      const terms = descriptor.kernel[0] * descriptor.kernel[1] *
+        (descriptor.inChannels / descriptor.groups);
+      return {
+        descriptor,
+        inputShapes: [shape],
+        inputRange: convRange(activation, terms),
+        perCase,
+        chunk: k,
       };
     })
   );
@@ -307,6 +342,40 @@ function denseTable(): CaseTable {
   );
 }
 
+/**
+ * One layer of each convolution form the backends specialise (3×3
+ * depthwise at stride 1 and 2, pointwise, group 1×1, a dense 3×3 stem,
+ * group 3×3), under every clamp.
+ */
+function clampConvTable(): CaseTable {
+  return sweepTable(
+    "conv2d clamp non-finite",
+    112,
+    clampConvSweeps([
+      depthwise(11, 3, 1, "same", [1, 5, 11, 11]),
+      depthwise(9, 3, 2, [1, 1, 1, 1], [1, 6, 9, 9]),
+      { inChannels: 11, outChannels: 13, kernel: 1, shape: [1, 3, 5, 11] },
+      { inChannels: 12, outChannels: 15, groups: 3, kernel: 1, shape: [1, 3, 5, 12] },
+      {
+        inChannels: 3,
+        outChannels: 10,
+        kernel: 3,
+        stride: 2,
+        padding: "same",
+        shape: [1, 9, 11, 3],
+      },
+      {
+        inChannels: 6,
+        outChannels: 8,
+        groups: 2,
+        kernel: 3,
+        padding: "same",
+        shape: [1, 5, 7, 6],
+      },
+    ], 4),
+  );
+}
+
 interface PoolLayer {
   readonly kernel: readonly [number, number];
   readonly stride: PairLike;
@@ -329,22 +398,30 @@ const POOL_LAYERS: readonly PoolLayer[] = [
  * padding only: padding must not win), and the bottom-right block +∞ in
  * even channels and NaN in odd ones.
  */
-function poolPatterns({ kernel: [kh, kw], shape }: PoolLayer): SpecialValue[][] {
-  const [n, h, w, c] = shape;
-  const block = (top: number, left: number, value: (channel: number) => number) =>
-    range(Math.min(kh, h)).flatMap((dy) =>
-      range(Math.min(kw, w)).flatMap((dx) =>
-        range(c).map((channel) => ({
-          input: 0,
-          index: (((n - 1) * h + top + dy) * w + left + dx) * c + channel,
-          value: value(channel),
-        }))
-      )
-    );
+function poolPatterns(layer: PoolLayer): SpecialValue[][] {
   return [
-    block(0, 0, () => -Infinity),
-    block(h - Math.min(kh, h), w - Math.min(kw, w), (channel) => channel % 2 ? NaN : Infinity),
+    cornerBlock(layer, "top left", () => -Infinity),
+    cornerBlock(layer, "bottom right", (channel) => channel % 2 ? NaN : Infinity),
   ];
+}
+
+/** A `kh × kw` block (clipped to the image) of the last batch item, in every channel. */
+function cornerBlock(
+  { kernel: [kh, kw], shape }: PoolLayer,
+  corner: "top left" | "bottom right",
+  value: (channel: number) => number,
+): SpecialValue[] {
+  const [n, h, w, c] = shape;
+  const [top, left] = corner === "top left" ? [0, 0] : [h - Math.min(kh, h), w - Math.min(kw, w)];
+  return range(Math.min(kh, h)).flatMap((dy) =>
+    range(Math.min(kw, w)).flatMap((dx) =>
+      range(c).map((channel) => ({
+        input: 0,
+        index: (((n - 1) * h + top + dy) * w + left + dx) * c + channel,
+        value: value(channel),
+      }))
+    )
+  );
 }
 
 function maxPoolTable(): CaseTable {
@@ -380,6 +457,69 @@ function avgPoolTable(): CaseTable {
   );
 }
 
+/**
+ * Ceil-mode pools whose last window hangs past the padded input (past the
+ * image, and past the bottom/right padding where there is some), on both
+ * axes but for the 1×3 one, and one whose would-be last window the rule
+ * drops.
+ */
+const CEIL_POOL_LAYERS: readonly PoolLayer[] = [
+  { kernel: [3, 3], stride: 2, padding: "valid", shape: [1, 6, 8, 5] },
+  { kernel: [2, 2], stride: 2, padding: [1, 0, 1, 0], shape: [2, 4, 6, 7] },
+  { kernel: [3, 2], stride: [3, 2], padding: [1, 1, 0, 0], shape: [1, 6, 7, 4] },
+  { kernel: [1, 3], stride: [1, 3], padding: [0, 0, 1, 1], shape: [1, 3, 9, 6] },
+  { kernel: [5, 5], stride: 3, padding: [2, 2, 2, 2], shape: [1, 8, 9, 3] },
+  { kernel: [2, 2], stride: 2, padding: [1, 1, 1, 1], shape: [1, 5, 5, 9] },
+];
+
+/**
+ * The pool patterns, plus the bottom-right block all −∞: the last window
+ * then holds only −∞ cells and its overhang, which must not win (a max of
+ * −∞, not 0).
+ */
+function ceilPoolPatterns(layer: PoolLayer): SpecialValue[][] {
+  return [...poolPatterns(layer), cornerBlock(layer, "bottom right", () => -Infinity)];
+}
+
+function ceilMaxPoolTable(): CaseTable {
+  return sweepTable(
+    "maxPool2d ceil mode non-finite",
+    113,
+    CEIL_POOL_LAYERS.map((layer) => ({
+      descriptor: maxPool2d({
+        kernel: layer.kernel,
+        stride: layer.stride,
+        padding: layer.padding,
+        ceilMode: true,
+      }),
+      inputShapes: [layer.shape],
+      perCase: 3,
+      patterns: ceilPoolPatterns(layer),
+    })),
+  );
+}
+
+function ceilAvgPoolTable(): CaseTable {
+  return sweepTable(
+    "avgPool2d ceil mode non-finite",
+    114,
+    CEIL_POOL_LAYERS.flatMap((layer, i) =>
+      [false, true].map((countIncludePad, j) => ({
+        descriptor: avgPool2d({
+          kernel: layer.kernel,
+          stride: layer.stride,
+          padding: layer.padding,
+          countIncludePad,
+          ceilMode: true,
+        }),
+        inputShapes: [layer.shape],
+        perCase: 4,
+        patterns: ceilPoolPatterns(layer).slice((i + j) % 3, (i + j) % 3 + 1),
+      }))
+    ),
+  );
+}
+
 function shuffleTable(): CaseTable {
   const layers: [number, Shape][] = [
     [3, [1, 2, 3, 21]],
@@ -399,12 +539,6 @@ function shuffleTable(): CaseTable {
     })),
   );
 }
-
-const GLUE_RANGES: Readonly<Record<Activation, readonly [number, number]>> = {
-  none: [-1, 1],
-  relu: [-1, 1],
-  relu6: [-8, 8],
-};
 
 /**
  * `a + b` of infinities and NaN at one index each: `∞ + (−∞)` and
@@ -436,7 +570,7 @@ function addTable(): CaseTable {
       ACTIVATIONS.map((activation) => ({
         descriptor: add({ activation }),
         inputShapes: [shape, shape],
-        inputRange: GLUE_RANGES[activation],
+        inputRange: glueRange(activation),
         perCase: 4,
         patterns: [addPattern(shape)],
       }))
@@ -457,7 +591,7 @@ function concatTable(): CaseTable {
       ACTIVATIONS.map((activation) => ({
         descriptor: concat({ activation }),
         inputShapes,
-        inputRange: GLUE_RANGES[activation],
+        inputRange: glueRange(activation),
         perCase: 4,
       }))
     ),
@@ -511,6 +645,70 @@ function fullyConnectedTable(): CaseTable {
   );
 }
 
+/** `add` under every clamp: a chunk of the sweep, a random case and the `a + b` pattern each. */
+function clampAddTable(): CaseTable {
+  const shapes: Shape[] = [[1, 3, 5, 11], [13]];
+  return sweepTable(
+    "add clamp non-finite",
+    115,
+    shapes.flatMap((shape) =>
+      CLAMP_KINDS.map(({ activation }, k) => ({
+        descriptor: add({ activation }),
+        inputShapes: [shape, shape],
+        inputRange: glueRange(activation, 2),
+        perCase: 4,
+        chunk: k,
+        patterns: [addPattern(shape)],
+      }))
+    ),
+  );
+}
+
+function clampConcatTable(): CaseTable {
+  const inputs: Shape[][] = [
+    [[1, 3, 5, 5], [1, 3, 5, 7]],
+    [[2, 2, 3, 4], [2, 2, 3, 9], [2, 2, 3, 1]],
+  ];
+  return sweepTable(
+    "concat clamp non-finite",
+    116,
+    inputs.flatMap((inputShapes) =>
+      CLAMP_KINDS.map(({ activation }, k) => ({
+        descriptor: concat({ activation }),
+        inputShapes,
+        inputRange: glueRange(activation),
+        perCase: 4,
+        chunk: k,
+      }))
+    ),
+  );
+}
+
+function clampFullyConnectedTable(): CaseTable {
+  const layers: [Shape, number][] = [[[5, 11], 13], [[4, 2, 3, 4], 6]];
+  return sweepTable(
+    "fullyConnected clamp non-finite",
+    117,
+    layers.flatMap(([shape, outFeatures], l) =>
+      CLAMP_KINDS.map(({ activation }, k) => {
+        const inFeatures = shapeSize(shape) / shape[0];
+        return {
+          descriptor: fullyConnected({
+            inFeatures,
+            outFeatures,
+            bias: (l + k) % 2 === 0,
+            activation,
+          }),
+          inputShapes: [shape],
+          inputRange: convRange(activation, inFeatures),
+          perCase: 2,
+          chunk: k,
+        };
+      })
+    ),
+  );
+}
+
 /**
  * Rows of infinities: row 0 all −∞ (every `v − max` is NaN), row 1 ending in
  * +∞ (NaN throughout), row 2 −∞ but for its first value (1 there, 0 elsewhere).
@@ -551,13 +749,13 @@ function softmaxTable(): CaseTable {
  * ```
  */
 export const NON_FINITE_TABLES: { readonly [Op in OpName]: readonly CaseTable[] } = {
-  conv2d: [depthwiseTable(), pointwiseTable(), denseTable()],
-  avgPool2d: [avgPoolTable()],
-  maxPool2d: [maxPoolTable()],
+  conv2d: [depthwiseTable(), pointwiseTable(), denseTable(), clampConvTable()],
+  avgPool2d: [avgPoolTable(), ceilAvgPoolTable()],
+  maxPool2d: [maxPoolTable(), ceilMaxPoolTable()],
   channelShuffle: [shuffleTable()],
-  add: [addTable()],
-  concat: [concatTable()],
+  add: [addTable(), clampAddTable()],
+  concat: [concatTable(), clampConcatTable()],
   globalAvgPool: [globalAvgPoolTable()],
-  fullyConnected: [fullyConnectedTable()],
+  fullyConnected: [fullyConnectedTable(), clampFullyConnectedTable()],
   softmax: [softmaxTable()],
 };

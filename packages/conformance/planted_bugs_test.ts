@@ -2,6 +2,8 @@
 // backend here wraps the reference with one deliberate change.
 import assert from "node:assert/strict";
 import {
+  type Activation,
+  activationBounds,
   type Backend,
   channelShuffle,
   concat,
@@ -275,7 +277,7 @@ const special = (c: ConformanceCase) => (c.specials?.length ?? 0) > 0;
 const activated = (c: ConformanceCase) =>
   "activation" in c.descriptor && c.descriptor.activation !== "none";
 
-Deno.test("planted bug: fused relu / relu6 as f32x4.pmax(0, x), which turns NaN into 0", async () => {
+Deno.test("planted bug: fused activations as f32x4.pmin(hi, f32x4.pmax(lo, x)), which turns NaN into lo", async () => {
   // WebAssembly's pseudo-minimum and pseudo-maximum: b < a ? b : a and a < b ? b : a.
   const pmin = (a: number, b: number) => b < a ? b : a;
   const pmax = (a: number, b: number) => a < b ? b : a;
@@ -284,12 +286,96 @@ Deno.test("planted bug: fused relu / relu6 as f32x4.pmax(0, x), which turns NaN 
       if (!("activation" in descriptor) || descriptor.activation === "none") {
         return values(descriptor, weights, inputs, geometry);
       }
-      const relu6 = descriptor.activation === "relu6";
+      const [low, high] = activationBounds(descriptor.activation).map(f);
       const linear = values({ ...descriptor, activation: "none" }, weights, inputs, geometry);
-      return linear.map((v) => relu6 ? pmin(6, pmax(0, v)) : pmax(0, v));
+      return linear.map((v) => pmin(high, pmax(low, v)));
     },
     (c) => special(c) && activated(c),
     (c) => !special(c) && activated(c) && ["add", "concat"].includes(c.descriptor.op),
+  );
+});
+
+const isClamp = (c: ConformanceCase) =>
+  "activation" in c.descriptor && typeof c.descriptor.activation === "object";
+
+Deno.test("planted bug: clamp ignores its lower bound", async () => {
+  const hasMin = (c: ConformanceCase) =>
+    isClamp(c) && activationBounds((c.descriptor as { activation: Activation }).activation)[0] >
+      -Infinity;
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (!("activation" in descriptor) || typeof descriptor.activation !== "object") {
+        return values(descriptor, weights, inputs, geometry);
+      }
+      const linear = values({ ...descriptor, activation: "none" }, weights, inputs, geometry);
+      return linear.map((v) => Math.min(v, f((descriptor.activation as { max: number }).max)));
+    },
+    hasMin,
+    (c) => isClamp(c) && !hasMin(c),
+  );
+});
+
+const isCeil = (c: ConformanceCase) =>
+  (c.descriptor.op === "avgPool2d" || c.descriptor.op === "maxPool2d") && c.descriptor.ceilMode;
+
+Deno.test("planted bug: ceil-mode average divides by the whole window, overhang included", async () => {
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (descriptor.op !== "avgPool2d" || !descriptor.countIncludePad) {
+        return values(descriptor, weights, inputs, geometry);
+      }
+      const [n, h, w, c] = inputs[0].shape;
+      const [, outH, outW] = geometry.outputShape;
+      const [top, , left] = geometry.padding;
+      const [kh, kw] = descriptor.kernel;
+      const out = new Float64Array(n * outH * outW * c);
+      let index = 0;
+      for (let b = 0; b < n; b++) {
+        for (let oy = 0; oy < outH; oy++) {
+          const y0 = oy * descriptor.stride[0] - top;
+          for (let ox = 0; ox < outW; ox++) {
+            const x0 = ox * descriptor.stride[1] - left;
+            for (let ch = 0; ch < c; ch++) {
+              let sum = 0;
+              for (let y = Math.max(y0, 0); y < Math.min(y0 + kh, h); y++) {
+                for (let x = Math.max(x0, 0); x < Math.min(x0 + kw, w); x++) {
+                  sum += inputs[0].data[((b * h + y) * w + x) * c + ch];
+                }
+              }
+              out[index++] = sum / (kh * kw);
+            }
+          }
+        }
+      }
+      return out;
+    },
+    (c) => isCeil(c) && c.descriptor.op === "avgPool2d" && c.descriptor.countIncludePad,
+    (c) => c.descriptor.op === "avgPool2d" && !isCeil(c),
+  );
+});
+
+Deno.test("planted bug: ceil-mode max pool reads the overhang (and trailing padding) as zeros", async () => {
+  await assertCaught(
+    (descriptor, weights, inputs, geometry) => {
+      if (descriptor.op !== "maxPool2d" || !descriptor.ceilMode) {
+        return values(descriptor, weights, inputs, geometry);
+      }
+      const [, h, w] = inputs[0].shape;
+      const [, outH, outW] = geometry.outputShape;
+      const [top, , left] = geometry.padding;
+      // Zeros as data up to the end of the last window.
+      const reach = (out: number, axis: 0 | 1, size: number, before: number) =>
+        Math.max((out - 1) * descriptor.stride[axis] + descriptor.kernel[axis] - before - size, 0);
+      const extended = padded(inputs[0], [0, reach(outH, 0, h, top), 0, reach(outW, 1, w, left)]);
+      return values(
+        { ...descriptor, padding: [top, 0, left, 0], ceilMode: false },
+        weights,
+        [extended],
+        geometry,
+      );
+    },
+    (c) => isCeil(c) && c.descriptor.op === "maxPool2d",
+    (c) => c.descriptor.op === "maxPool2d" && !isCeil(c),
   );
 });
 
@@ -371,6 +457,7 @@ function float32Conv(
   const [kh, kw] = d.kernel;
   const groupIn = d.inChannels / d.groups;
   const groupOut = d.outChannels / d.groups;
+  const [low, high] = activationBounds(d.activation).map(f);
   const out = new Float32Array(batch * outH * outW * d.outChannels);
   let index = 0;
   for (let n = 0; n < batch; n++) {
@@ -392,8 +479,7 @@ function float32Conv(
             }
           }
           if (w.bias) sum = f(sum + w.bias[o]);
-          if (d.activation !== "none") sum = Math.max(sum, 0);
-          out[index++] = d.activation === "relu6" ? Math.min(sum, 6) : sum;
+          out[index++] = Math.min(Math.max(sum, low), high);
         }
       }
     }

@@ -13,8 +13,9 @@
  * IEEE 754 arithmetic (and `Math.max` / `Math.min`, which return NaN for a
  * NaN operand) make them: this is the definition every backend follows. The
  * magnitudes count finite terms only, so an output the activation brings
- * back to a number (`relu(−∞) = 0`, `relu6(+∞) = 6`) still gets a finite
- * tolerance, and `K` counts only the terms that lie in the image.
+ * back to a number (`relu(−∞) = 0`, `relu6(+∞) = 6`, a clamp's bound) still
+ * gets a finite tolerance, and `K` counts only the terms that lie in the
+ * image. Pools count their windows one by one too, in floor and ceil mode.
  *
  * @module
  */
@@ -112,10 +113,16 @@ function finiteAbs(value: number): number {
   return Number.isFinite(value) ? Math.abs(value) : 0;
 }
 
+/**
+ * `min(max(v, lo), hi)`. A clamp's bounds act as float32 values, like every
+ * value a kernel holds, so a clamp to 0.1 gives `fround(0.1)`: the one
+ * answer every float32 backend can give, exactly.
+ */
 function activate(activation: Activation, value: number): number {
+  if (activation === "none") return value;
   if (activation === "relu") return Math.max(value, 0);
   if (activation === "relu6") return Math.min(Math.max(value, 0), 6);
-  return value;
+  return Math.min(Math.max(value, Math.fround(activation.min)), Math.fround(activation.max));
 }
 
 /** Where the windows of one spatial axis start, relative to the unpadded input. */
@@ -123,8 +130,16 @@ interface AxisWindows {
   readonly count: number;
   /** Input coordinate of window `p`'s first tap: `p·stride − before`. */
   readonly first: (p: number) => number;
+  /** Input coordinates of the padded axis: `[−before, size + after)`. */
+  readonly paddedStart: number;
+  readonly paddedEnd: number;
 }
 
+/**
+ * Counts windows one by one. Floor mode: while a window fits the padded
+ * axis. Ceil mode: while the previous window has not reached the padded end
+ * and the new one starts inside the input or its leading padding.
+ */
 function axisWindows(
   padding: Padding,
   axis: 0 | 1,
@@ -132,6 +147,7 @@ function axisWindows(
   kernel: number,
   stride: number,
   dilation: number,
+  ceilMode = false,
 ): AxisWindows {
   const extent = (kernel - 1) * dilation + 1;
   let before: number;
@@ -146,14 +162,24 @@ function axisWindows(
     before = padding[2 * axis];
     after = padding[2 * axis + 1];
   }
-  let count = 0;
-  while (count * stride + extent <= before + size + after) count++;
-  if (count === 0) {
+  const padded = before + size + after;
+  if (extent > padded) {
     throw new RangeError(
       `reference: kernel extent ${extent} exceeds padded size along axis ${axis}`,
     );
   }
-  return { count, first: (p) => p * stride - before };
+  let count = 1;
+  if (ceilMode) {
+    while ((count - 1) * stride + extent < padded && count * stride < before + size) count++;
+  } else {
+    while (count * stride + extent <= padded) count++;
+  }
+  return {
+    count,
+    first: (p) => p * stride - before,
+    paddedStart: -before,
+    paddedEnd: size + after,
+  };
 }
 
 function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): ReferenceResult {
@@ -207,15 +233,28 @@ function conv2d(d: Conv2dDescriptor, w: ConvWeights, x: ReferenceTensor): Refere
   };
 }
 
+/**
+ * Every window's in-image cells, reduced by `reduce`. `paddedCells` counts
+ * the window's cells inside the padded input: a ceil-mode window hanging
+ * past the bottom/right padding has fewer than `kh·kw`.
+ */
 function pool(
   d: AvgPool2dDescriptor | MaxPool2dDescriptor,
   x: ReferenceTensor,
-  reduce: (cells: number[], windowSize: number) => [value: number, magnitude: number],
+  reduce: (cells: number[], paddedCells: number) => [value: number, magnitude: number],
 ): ReferenceResult {
   const [batch, height, width, channels] = x.shape;
   const [kh, kw] = d.kernel;
-  const rows = axisWindows(d.padding, 0, height, kh, d.stride[0], 1);
-  const cols = axisWindows(d.padding, 1, width, kw, d.stride[1], 1);
+  const rows = axisWindows(d.padding, 0, height, kh, d.stride[0], 1, d.ceilMode);
+  const cols = axisWindows(d.padding, 1, width, kw, d.stride[1], 1, d.ceilMode);
+  const inPadded = (axis: AxisWindows, p: number, k: number) => {
+    let cells = 0;
+    for (let t = 0; t < k; t++) {
+      const at = axis.first(p) + t;
+      if (at >= axis.paddedStart && at < axis.paddedEnd) cells++;
+    }
+    return cells;
+  };
   const size = batch * rows.count * cols.count * channels;
   const values = new Float64Array(size);
   const magnitude = new Float64Array(size);
@@ -224,6 +263,7 @@ function pool(
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < rows.count; oy++) {
       for (let ox = 0; ox < cols.count; ox++) {
+        const paddedCells = inPadded(rows, oy, kh) * inPadded(cols, ox, kw);
         for (let c = 0; c < channels; c++) {
           const cells: number[] = [];
           for (let ky = 0; ky < kh; ky++) {
@@ -238,7 +278,7 @@ function pool(
           if (cells.length === 0) {
             throw new RangeError("reference: a pooling window lies entirely in the padding");
           }
-          [values[index], magnitude[index]] = reduce(cells, kh * kw);
+          [values[index], magnitude[index]] = reduce(cells, paddedCells);
           widest = Math.max(widest, cells.length);
           index++;
         }
@@ -254,8 +294,8 @@ function pool(
 }
 
 function avgPool2d(d: AvgPool2dDescriptor, x: ReferenceTensor): ReferenceResult {
-  return pool(d, x, (cells, windowSize) => {
-    const divisor = d.countIncludePad ? windowSize : cells.length;
+  return pool(d, x, (cells, paddedCells) => {
+    const divisor = d.countIncludePad ? paddedCells : cells.length;
     let sum = 0;
     let total = 0;
     for (const cell of cells) {

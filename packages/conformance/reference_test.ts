@@ -3,6 +3,7 @@ import {
   add,
   avgPool2d,
   channelShuffle,
+  clamp,
   concat,
   conv2d,
   depthwiseConv2d,
@@ -330,4 +331,104 @@ Deno.test("reference magnitudes count finite terms only, and K the terms in the 
   ]]);
   assert.deepEqual(Array.from(pool.magnitude), [2]);
   assert.equal(pool.accumulation, 3);
+});
+
+Deno.test("reference clamp: min(max(v, lo), hi) with IEEE NaN, infinite bounds, float32 bounds", () => {
+  const x: [Shape, number[]] = [[1, 1, 1, 6], [NaN, -Infinity, Infinity, 3, -0.5, 2]];
+  const zero: [Shape, number[]] = [[1, 1, 1, 6], [0, 0, 0, 0, 0, 0]];
+  const clamped = (min: number, max: number) =>
+    isNaNs(values(add({ activation: clamp(min, max) }), undefined, x, zero));
+  assert.deepEqual(clamped(-1, 1), ["NaN", -1, 1, 1, -0.5, 1]);
+  assert.deepEqual(clamped(-Infinity, 0), ["NaN", -Infinity, 0, 0, -0.5, 0]);
+  assert.deepEqual(clamped(0.5, Infinity), ["NaN", 0.5, Infinity, 3, 0.5, 2]);
+  assert.deepEqual(clamped(2, 2), ["NaN", 2, 2, 2, 2, 2]);
+  assert.deepEqual(clamped(-3, -1), ["NaN", -3, -1, -1, -1, -1]);
+  // Bounds act as float32 values: 0.3 clamps to fround(0.3), as any float32 backend stores it.
+  const [low, high] = [Math.fround(-0.1), Math.fround(0.3)];
+  assert.notEqual(high, 0.3);
+  assert.deepEqual(clamped(-0.1, 0.3), ["NaN", low, high, high, low, high]);
+  assert.deepEqual(isNaNs(values(concat({ activation: clamp(-1, 1) }), undefined, x)), [
+    "NaN",
+    -1,
+    1,
+    1,
+    -0.5,
+    1,
+  ]);
+  // Convolution and fully connected: the bias first, then the clamp; magnitude and K unchanged.
+  const weights = { filter: new Float32Array([2, -3]), bias: new Float32Array([0.5]) };
+  const d = conv2d({
+    inChannels: 2,
+    outChannels: 1,
+    kernel: 1,
+    bias: true,
+    activation: clamp(-1, 5),
+  });
+  const result = run(d, weights, [[1, 1, 2, 2], [4, 1, -4, 1]]); // 5.5 and −10.5
+  assert.deepEqual(Array.from(result.values), [5, -1]);
+  assert.deepEqual(Array.from(result.magnitude), [11.5, 11.5]);
+  assert.equal(result.accumulation, 3);
+  const fc = fullyConnected({ inFeatures: 2, outFeatures: 1, activation: clamp(-Infinity, 0) });
+  assert.deepEqual(values(fc, { weights: new Float32Array([1, 1]) }, [[2, 2], [1, 2, -1, -2]]), [
+    0,
+    -3,
+  ]);
+});
+
+const ONE_TO_SIXTEEN = Array.from({ length: 16 }, (_, i) => i + 1);
+
+Deno.test("reference ceil mode: ONNX's 4×4 max pool, kernel 3, stride 2 → [[11, 12], [15, 16]]", () => {
+  const d = maxPool2d({ kernel: 3, stride: 2, ceilMode: true });
+  const result = run(d, undefined, [[1, 4, 4, 1], ONE_TO_SIXTEEN]);
+  assert.deepEqual(result.shape, [1, 2, 2, 1]);
+  assert.deepEqual(Array.from(result.values), [11, 12, 15, 16]);
+  // Floor mode keeps the one window that fits.
+  assert.deepEqual(values({ ...d, ceilMode: false }, undefined, [[1, 4, 4, 1], ONE_TO_SIXTEEN]), [
+    11,
+  ]);
+});
+
+Deno.test("reference ceil mode: countIncludePad counts the padding but never the overhang", () => {
+  // 1×6, kernel 3, stride 2, one padded column each side: padded width 8, ceil((8 − 3)/2) + 1 = 4
+  // windows, the last starting on the last pixel: {pixel 6, padding, overhang}.
+  const pool = (countIncludePad: boolean) =>
+    avgPool2d({
+      kernel: [1, 3],
+      stride: [1, 2],
+      padding: [0, 0, 1, 1],
+      countIncludePad,
+      ceilMode: true,
+    });
+  const x: [Shape, number[]] = [[1, 1, 6, 1], [1, 2, 3, 4, 5, 6]];
+  // Windows {pad, 1, 2}, {2, 3, 4}, {4, 5, 6}, {6, pad, overhang}: divisors 3, 3, 3, 2.
+  assert.deepEqual(values(pool(true), undefined, x), [1, 3, 5, 3]);
+  // In-image cells only: 2, 3, 3, 1.
+  assert.deepEqual(values(pool(false), undefined, x), [1.5, 3, 5, 6]);
+  // Max pool over the same windows: the padding and the overhang never win.
+  const max = maxPool2d({ kernel: [1, 3], stride: [1, 2], padding: [0, 0, 1, 1], ceilMode: true });
+  assert.deepEqual(values(max, undefined, [[1, 1, 6, 1], [-1, -2, -3, -4, -5, -6]]), [
+    -1,
+    -2,
+    -4,
+    -6,
+  ]);
+});
+
+Deno.test("reference ceil mode: no window starts in the trailing padding; overhung NaN and ±∞", () => {
+  // 5×5, kernel 2, stride 2, padding 1: ceil((7 − 2)/2) + 1 = 4 windows per axis, but the last
+  // would start on the bottom/right padding, so 3 (PyTorch's rule).
+  const d = avgPool2d({ kernel: 2, stride: 2, padding: [1, 1, 1, 1], ceilMode: true });
+  assert.deepEqual(run(d, undefined, [[1, 5, 5, 1], new Array(25).fill(1)]).shape, [1, 3, 3, 1]);
+  // 1×3, kernel 2, stride 2: the second window is the last pixel and its overhang.
+  const max = maxPool2d({ kernel: [1, 2], stride: 2, ceilMode: true });
+  const avg = (countIncludePad: boolean) =>
+    avgPool2d({ kernel: [1, 2], stride: 2, countIncludePad, ceilMode: true });
+  for (const last of [-Infinity, Infinity, NaN]) {
+    const x: [Shape, number[]] = [[1, 1, 3, 1], [1, 2, last]];
+    assert.deepEqual(isNaNs(values(max, undefined, x)), isNaNs([2, last]));
+    for (const countIncludePad of [false, true]) {
+      assert.deepEqual(isNaNs(values(avg(countIncludePad), undefined, x)), isNaNs([1.5, last]));
+    }
+  }
+  assert.deepEqual(values(avg(true), undefined, [[1, 1, 3, 1], [1, 2, 4]]), [1.5, 4]);
 });

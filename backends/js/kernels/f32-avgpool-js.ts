@@ -1,12 +1,13 @@
 /**
- * Average pooling over NHWC, any window, stride and padding, with padded
- * cells counted in the divisor or not (`countIncludePad`).
+ * Average pooling over NHWC, any window, stride and padding, floor or ceil
+ * mode, with padded cells counted in the divisor or not (`countIncludePad`).
  *
  * Loop order: output pixel → window tap (padding taps skipped) → channel,
  * summing contiguous channel rows into a float64 scratch row, then one
- * divide per output. The divisor is the full window when padding counts,
- * else the number of in-range taps, computed once per pixel from the
- * clipped window.
+ * divide per output. The divisor, computed once per pixel, is the number of
+ * window cells inside the padded input when padding counts (the full window,
+ * except for a ceil-mode window hanging past the bottom/right padding, whose
+ * overhang never counts), else the number of in-range taps.
  *
  * @module
  */
@@ -26,18 +27,21 @@ class AvgPool2d implements JsKernel {
     const input = inputs[0];
     const [n, h, w, channels] = geometry.inputShapes[0];
     const [, outH, outW] = geometry.outputShape;
-    const [padTop, , padLeft] = geometry.padding;
+    const [padTop, padBottom, padLeft, padRight] = geometry.padding;
     const { kernel: [kh, kw], stride: [strideH, strideW], countIncludePad } = this.#descriptor;
     if (this.#sums.length < channels) this.#sums = new Float64Array(channels);
     const sums = this.#sums;
     let target = 0;
     for (let b = 0; b < n; b++) {
       for (let oy = 0; oy < outH; oy++) {
-        const yStart = Math.max(oy * strideH - padTop, 0);
-        const yEnd = Math.min(oy * strideH - padTop + kh, h);
+        const y0 = oy * strideH - padTop;
+        const yStart = Math.max(y0, 0);
+        const yEnd = Math.min(y0 + kh, h);
+        const paddedRows = Math.min(y0 + kh, h + padBottom) - y0;
         for (let ox = 0; ox < outW; ox++, target += channels) {
-          const xStart = Math.max(ox * strideW - padLeft, 0);
-          const xEnd = Math.min(ox * strideW - padLeft + kw, w);
+          const x0 = ox * strideW - padLeft;
+          const xStart = Math.max(x0, 0);
+          const xEnd = Math.min(x0 + kw, w);
           sums.fill(0, 0, channels);
           for (let y = yStart; y < yEnd; y++) {
             for (let x = xStart; x < xEnd; x++) {
@@ -46,7 +50,7 @@ class AvgPool2d implements JsKernel {
             }
           }
           const count = countIncludePad
-            ? kh * kw
+            ? paddedRows * (Math.min(x0 + kw, w + padRight) - x0)
             : Math.max(yEnd - yStart, 0) * Math.max(xEnd - xStart, 0);
           for (let c = 0; c < channels; c++) output[target + c] = sums[c] / count;
         }
@@ -67,6 +71,11 @@ class AvgPool2d implements JsKernel {
  * const output = new Float32Array(1);
  * f32AvgpoolJs.prepare(d, undefined).run([new Float32Array([1, 2, 3, 6])], output, inferGeometry(d, [[1, 2, 2, 1]]));
  * assert(output[0] === 3);
+ * // Ceil mode on 1×3: windows {1, 2} and {6}; the overhang never counts, padding or not.
+ * const ceil = avgPool2d({ kernel: [1, 2], countIncludePad: true, ceilMode: true });
+ * const pair = new Float32Array(2);
+ * f32AvgpoolJs.prepare(ceil, undefined).run([new Float32Array([1, 2, 6])], pair, inferGeometry(ceil, [[1, 1, 3, 1]]));
+ * assert.deepEqual([...pair], [1.5, 6]);
  * ```
  */
 export const f32AvgpoolJs: JsKernelVariant<"avgPool2d"> = {

@@ -1,10 +1,11 @@
 /**
- * Max pooling over NHWC, any window, stride and padding.
+ * Max pooling over NHWC, any window, stride and padding, floor or ceil mode.
  *
- * Loop order: output pixel → window tap (padding taps skipped, so padded
- * cells never win) → channel. The channel loop runs over contiguous input
- * and output rows: the output row starts at −∞ and each in-range tap takes
- * the maximum into it, so no scratch memory is needed.
+ * Loop order: output pixel → window tap (padding taps, and a ceil-mode
+ * window's overhang past the padding, skipped: neither ever wins) →
+ * channel. The channel loop runs over contiguous input and output rows: the
+ * output row starts at −∞ and each in-range tap takes the maximum into it,
+ * so no scratch memory is needed.
  *
  * A NaN in the window makes the output NaN, as `Math.max` does: a NaN tap
  * is taken (`value !== value`), and once stored nothing compares greater
@@ -69,6 +70,11 @@ class MaxPool2d implements JsKernel {
  * assert(output[0] === 5);
  * f32MaxpoolJs.prepare(d, undefined).run([new Float32Array([1, NaN, 5, 3])], output, inferGeometry(d, [[1, 2, 2, 1]]));
  * assert(Number.isNaN(output[0]));
+ * // Ceil mode on 1×3: windows {−1, −2} and {−6}; the overhang is not a 0 that wins.
+ * const ceil = maxPool2d({ kernel: [1, 2], ceilMode: true });
+ * const pair = new Float32Array(2);
+ * f32MaxpoolJs.prepare(ceil, undefined).run([new Float32Array([-1, -2, -6])], pair, inferGeometry(ceil, [[1, 1, 3, 1]]));
+ * assert.deepEqual([...pair], [-1, -6]);
  * ```
  */
 export const f32MaxpoolJs: JsKernelVariant<"maxPool2d"> = {
