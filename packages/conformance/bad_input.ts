@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import {
   add,
+  avgPool2d,
   type Backend,
   BackendMismatchError,
   channelShuffle,
@@ -176,6 +177,50 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     DescriptorError,
     "activation",
     malformed(add(), { activation: "gelu" }),
+  ),
+  prepareFails(
+    "clamp with min above max",
+    DescriptorError,
+    "activation.min",
+    malformed(add(), { activation: { min: 1, max: -1 } }),
+  ),
+  prepareFails(
+    "clamp with a NaN bound",
+    DescriptorError,
+    "activation.max",
+    malformed(CONV, { activation: { min: 0, max: NaN } }),
+  ),
+  prepareFails(
+    "clamp bound not a number",
+    DescriptorError,
+    "activation.min",
+    malformed(fullyConnected({ inFeatures: 2, outFeatures: 1 }), {
+      activation: { min: "0", max: 1 },
+    }),
+  ),
+  prepareFails(
+    "clamp missing a bound",
+    DescriptorError,
+    "activation.max",
+    malformed(add(), { activation: { min: 0 } }),
+  ),
+  prepareFails(
+    "clamp with an unknown key",
+    DescriptorError,
+    "activation.mid",
+    malformed(add(), { activation: { min: 0, max: 1, mid: 0.5 } }),
+  ),
+  prepareFails(
+    "ceilMode not a boolean",
+    DescriptorError,
+    "ceilMode",
+    malformed(maxPool2d({ kernel: 2 }), { ceilMode: 1 }),
+  ),
+  prepareFails(
+    "ceilMode null",
+    DescriptorError,
+    "ceilMode",
+    malformed(avgPool2d({ kernel: 2 }), { ceilMode: null }),
   ),
   prepareFails("unknown operator", DescriptorError, "op", malformed(add(), { op: "mul" })),
   prepareFails(
