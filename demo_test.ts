@@ -1,9 +1,27 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { encode as encodePng } from "npm:fast-png@8.0.0";
-import { ImageDecodeError } from "@mobileops/image";
+import onnxProto from "npm:onnx-proto@8.0.1";
+import {
+  decodeImage,
+  ImageDecodeError,
+  IMAGENET,
+  type Normalization,
+  preprocessImage,
+} from "@mobileops/image";
 import { InvalidArgumentError } from "@mobileops/core";
 import { SafetensorsError, saveSafetensors, shufflenetV1 } from "@mobileops/models";
-import { formatDemoReport, main, parseDemoArgs, runDemo, UsageError } from "./demo.ts";
+import { decodeOnnxTensor, loadOnnx, OnnxError, OnnxUnsupportedError } from "@mobileops/onnx";
+import { type CraftModel, craftModel } from "./packages/onnx/_craft.ts";
+import { networkReference } from "./packages/onnx/_tolerance.ts";
+import {
+  type DemoReport,
+  formatDemoReport,
+  main,
+  parseDemoArgs,
+  runDemo,
+  UsageError,
+} from "./demo.ts";
 
 const SMALL = ["--model", "shufflenet", "--scale", "0.25", "--resolution", "64", "--runs", "2"];
 
@@ -115,6 +133,10 @@ Deno.test("demo: --help prints the usage and exits 0 without running anything", 
   assert.equal(printed.length, 1);
   assert.match(printed[0], /^usage: deno task demo/);
   assert.match(printed[0], /--weights FILE/);
+  assert.match(printed[0], /--onnx FILE +run an ONNX file/);
+  for (const flag of ["--input FILE", "--expected FILE", "--resize S", "--crop C", "--mean M"]) {
+    assert.ok(printed[0].includes(flag), flag);
+  }
 });
 
 /** Runs `body` with console.error silenced, returning what it printed. */
@@ -227,5 +249,387 @@ Deno.test("demo: an image whose header claims 20000×20000 is refused before dec
     assert.match(printed.at(-1)!, /^ImageDecodeError: \[width, height\] = \[20000, 20000\]/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- --onnx ----
+
+/** A committed fixture's path, as a user would type it. */
+function testdata(network: string, file: string): string {
+  return fileURLToPath(new URL(`./packages/onnx/testdata/${network}/${file}`, import.meta.url));
+}
+
+/** Runs `main` with console.log and console.error captured: exit code, stdout lines, stderr lines. */
+async function capture(args: string[]): Promise<[number, string[], string[]]> {
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (line: string) => out.push(line);
+  try {
+    const [code, err] = await quietly(() => main(args));
+    return [code, out, err];
+  } finally {
+    console.log = log;
+  }
+}
+
+/** `main(args)` with `--json`, which must exit 0: the report. */
+async function jsonReport(args: string[]): Promise<DemoReport> {
+  const [code, out, err] = await capture([...args, "--runs", "1", "--json"]);
+  assert.equal(code, 0, err.join("\n"));
+  return JSON.parse(out.join("\n"));
+}
+
+/** A serialized FLOAT TensorProto. */
+function tensorBytes(shape: number[], data: ArrayLike<number>): Uint8Array {
+  return onnxProto.onnx.TensorProto.encode({
+    name: "t",
+    dims: shape,
+    dataType: 1,
+    floatData: Array.from(data),
+  }).finish();
+}
+
+/** x [1, 3, H, W] → GlobalAveragePool → Flatten: the per-channel means of the input, [1, 3]. */
+function channelMeans(shape: CraftModel["input"]["shape"]): Uint8Array {
+  return craftModel({
+    nodes: [
+      { op: "GlobalAveragePool", inputs: ["x"], outputs: ["pooled"] },
+      { op: "Flatten", inputs: ["pooled"], outputs: ["y"] },
+    ],
+    input: { name: "x", shape },
+    output: "y",
+  });
+}
+
+/** Writes each `name → bytes` into a fresh directory, runs `body` with their paths, removes it. */
+async function withFiles(
+  files: Record<string, Uint8Array>,
+  body: (paths: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths: Record<string, string> = {};
+    for (const [name, bytes] of Object.entries(files)) {
+      paths[name] = `${dir}/${name}`;
+      await Deno.writeFile(paths[name], bytes);
+    }
+    await body(paths);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("demo --onnx: the fixtures' logits match torch's on every backend, fed the fixture input", async () => {
+  // Torch's unfolded BatchNorm rounds 4 more times per layer (as packages/onnx/fixtures_test.ts).
+  const torchRoundings = 4;
+  for (const [network, kind] of [["mobilenet_v1", "bn_folded"], ["shufflenet_v1", "bn_kept"]]) {
+    const [file, input, output] = [`${kind}.onnx`, "input_0.pb", "output_0.pb"]
+      .map((name) => testdata(network, name));
+    const report = await jsonReport(["--onnx", file, "--input", input, "--expected", output]);
+    assert.deepEqual(report.factorizationCosts, []);
+    const [model] = report.models;
+    assert.equal(model.name, file);
+    assert.match(model.input, /input_0\.pb, fed as ONNX input "image" \[1, 3, 64, 64\]$/);
+    assert.equal(model.backends.length + report.skipped.length, 2, "wasm and js");
+
+    const torch = decodeOnnxTensor(await Deno.readFile(output)).data as Float32Array;
+    const torchTop5 = [...torch.keys()].sort((a, b) => torch[b] - torch[a]).slice(0, 5);
+    const imported = loadOnnx(await Deno.readFile(file));
+    const nchw = decodeOnnxTensor(await Deno.readFile(input)).data as Float32Array;
+    const reference = networkReference(imported.graph, imported.toGraphInput(nchw), torchRoundings);
+    // Ours and torch's each within the bound of float64: within twice the smallest bound.
+    const tolerance = 2 * Math.min(...reference.bound);
+    for (const run of model.backends) {
+      assert.ok(
+        run.maxAbsDiffToExpected! <= tolerance,
+        `${network} on ${run.backend}: ${run.maxAbsDiffToExpected} > ${tolerance}`,
+      );
+      assert.deepEqual(run.top5.map((t) => t.index), torchTop5, `${network} on ${run.backend}`);
+      assert.ok(run.sameTop5AsFirst && run.top5.every((t) => t.label === undefined));
+    }
+    assert.match(formatDemoReport(report), /max \|Δlogit\| vs \w+: [-+.e\d]+, vs expected: /);
+  }
+});
+
+Deno.test("demo --onnx: by default a synthetic image, resized and cropped to the file's input", async () => {
+  const file = testdata("mobilenet_v1", "bn_folded.onnx");
+  const report = await jsonReport(["--onnx", file]);
+  const [model] = report.models;
+  assert.equal(
+    model.input,
+    "synthetic gradient 320×240, resized to 97×73 (bilinear, short side 73), centre crop 64×64 " +
+      "from (16, 4), (v − [123.675, 116.28, 103.53]) / [58.395, 57.12, 57.375]",
+  );
+  assert.match(model.weights, /ONNX opset 13, pytorch 1\.13\.0; no labels in the file/);
+  assert.ok(model.multiplyAdds > 0 && model.paper === undefined);
+  for (const run of model.backends) {
+    assert.ok(
+      run.sameTop5AsFirst && run.top5.length === 5 && run.maxAbsDiffToExpected === undefined,
+    );
+    assert.ok(run.maxAbsDiffToFirst < 1e-4, `${run.backend}: ${run.maxAbsDiffToFirst}`);
+  }
+  const text = formatDemoReport(report);
+  assert.doesNotMatch(text, /One layer, three ways/);
+  if (model.backends.length > 1) assert.match(text, /backends agree: same top-5 on all/);
+  // The file fixes 64×64: another crop is a usage error.
+  const [code, , err] = await capture(["--onnx", file, "--crop", "32", "--runs", "1"]);
+  assert.equal(code, 2);
+  assert.match(err.at(-1)!, /^UsageError: --crop = 32: must be the ONNX input's size, 64×64/);
+  const [small] = await capture(["--onnx", file, "--resize", "60", "--runs", "1"]);
+  assert.equal(small, 2);
+});
+
+Deno.test("demo --onnx: an image goes through preprocessImage, with --resize, --mean and --std", async () => {
+  const [width, height] = [16, 12];
+  const pixels = new Uint8Array(width * height * 3).map((_, i) => (i * 53 + (i >> 4) * 7) % 256);
+  const png = encodePng({ width, height, data: pixels, channels: 3 });
+  const expectedMeans = (normalization: Normalization) => {
+    const { data } = preprocessImage(decodeImage(png), { resize: 8, crop: 6 }, normalization);
+    return [0, 1, 2].map((c) => data.filter((_, i) => i % 3 === c).reduce((a, b) => a + b) / 36);
+  };
+  const cases: [string[], Normalization, RegExp][] = [
+    [[], IMAGENET, /\(v − \[123\.675, 116\.28, 103\.53\]\) \/ \[58\.395, 57\.12, 57\.375\]$/],
+    [["--mean", "10,20,30", "--std", "64"], { mean: [10, 20, 30], std: 64 }, /\/ 64$/],
+  ];
+  for (const [flags, normalization, label] of cases) {
+    const expected = expectedMeans(normalization);
+    await withFiles({
+      "gap.onnx": channelMeans([1, 3, 6, 6]),
+      "in.png": png,
+      "expected.pb": tensorBytes([1, 3], expected),
+    }, async (paths) => {
+      const report = await jsonReport([
+        "--onnx",
+        paths["gap.onnx"],
+        "--image",
+        paths["in.png"],
+        "--resize",
+        "8",
+        "--expected",
+        paths["expected.pb"],
+        ...flags,
+      ]);
+      const [model] = report.models;
+      // 16×12 → short side 8: 10×8 (⌊8 · 16 / 12⌋); the 6×6 crop starts at column 2, row 1.
+      assert.match(model.input, /in\.png 16×12, resized to 10×8 \(bilinear, short side 8\), /);
+      assert.match(model.input, /centre crop 6×6 from \(2, 1\), /);
+      assert.match(model.input, label);
+      for (const run of model.backends) {
+        assert.ok(run.maxAbsDiffToExpected! < 1e-5, `${flags}: ${run.maxAbsDiffToExpected}`);
+        const order = [0, 1, 2].sort((a, b) => expected[b] - expected[a]);
+        assert.deepEqual(run.top5.map((t) => t.index), order);
+      }
+    });
+  }
+});
+
+Deno.test("demo --onnx: a dynamic input takes its size from --crop, --resize or --input", async () => {
+  const nchw = Float32Array.from({ length: 75 }, (_, i) => i % 7);
+  await withFiles({
+    "dynamic.onnx": channelMeans(["N", 3, "H", "W"]),
+    "batch.onnx": channelMeans(["N", 3, 6, 6]),
+    "x.pb": tensorBytes([1, 3, 5, 5], nchw),
+  }, async (paths) => {
+    const dynamic = paths["dynamic.onnx"];
+    assert.throws(
+      () => loadOnnx(Deno.readFileSync(dynamic)),
+      OnnxError,
+      "the importer's own refusal",
+    );
+    const [code, , err] = await capture(["--onnx", dynamic, "--runs", "1"]);
+    assert.equal(code, 2);
+    assert.equal(
+      err.at(-1),
+      'UsageError: --crop = undefined: is needed: the height and width of ONNX input "x" ' +
+        "are dynamic",
+    );
+    const cropped = await jsonReport(["--onnx", dynamic, "--crop", "8"]);
+    // 320×240 with the short side ⌊8 · 8/7⌋ = 9 → 12×9; the 8×8 crop starts at (2, 0) (0.5 → 0).
+    assert.match(
+      cropped.models[0].input,
+      /resized to 12×9 \(bilinear, short side 9\), centre crop 8×8 from \(2, 0\)/,
+    );
+    const resized = await jsonReport(["--onnx", dynamic, "--resize", "10"]);
+    assert.match(resized.models[0].input, /resized to 13×10 .*centre crop 10×10 from \(2, 0\)/);
+    const fed = await jsonReport(["--onnx", dynamic, "--input", paths["x.pb"]]);
+    assert.match(fed.models[0].input, /fed as ONNX input "x" \[1, 3, 5, 5\]$/);
+    const means = [0, 1, 2].map((c) =>
+      nchw.slice(25 * c, 25 * c + 25).reduce((a, b) => a + b) / 25
+    );
+    const order = [0, 1, 2].sort((a, b) => means[b] - means[a]);
+    assert.deepEqual(fed.models[0].backends[0].top5.map((t) => t.index), order);
+    // Only the batch is dynamic: the file's 6×6 is the crop.
+    const batch = await jsonReport(["--onnx", paths["batch.onnx"]]);
+    assert.match(batch.models[0].input, /centre crop 6×6 /);
+  });
+});
+
+Deno.test("demo --onnx: a malformed or truncated file is the importer's OnnxError, exit 1", async () => {
+  const fixture = await Deno.readFile(testdata("mobilenet_v1", "bn_folded.onnx"));
+  await withFiles({
+    "bad.onnx": new Uint8Array([0x0a, 0x05, 0x61, 0x62, 0x63]),
+    "truncated.onnx": fixture.subarray(0, 1000),
+    "bad.pb": new Uint8Array([0x0a, 0x09, 0x01]),
+  }, async (paths) => {
+    for (const name of ["bad.onnx", "truncated.onnx"]) {
+      await assert.rejects(
+        runDemo(parseDemoArgs(["--onnx", paths[name], "--backend", "js"])),
+        (e: unknown) => e instanceof OnnxError && e.field === "bytes",
+      );
+      const [code, , err] = await capture(["--onnx", paths[name], "--backend", "js"]);
+      assert.equal(code, 1);
+      assert.match(
+        err.at(-1)!,
+        /^OnnxError: bytes = Uint8Array\(\d+\): truncated or malformed ONNX file: /,
+      );
+    }
+    const file = testdata("mobilenet_v1", "bn_folded.onnx");
+    const [code, , err] = await capture(["--onnx", file, "--expected", paths["bad.pb"]]);
+    assert.equal(code, 1);
+    assert.ok(
+      err.at(-1)!.startsWith(
+        `OnnxError: --expected = ${
+          JSON.stringify(paths["bad.pb"])
+        }: is not a readable TensorProto: `,
+      ),
+      err.at(-1),
+    );
+  });
+});
+
+Deno.test("demo --onnx: unsupported operators are one OnnxUnsupportedError listing every node", async () => {
+  const bytes = craftModel({
+    nodes: [
+      { op: "Sigmoid", inputs: ["x"], outputs: ["s"], name: "gate" },
+      {
+        op: "MaxPool",
+        inputs: ["s"],
+        outputs: ["y"],
+        name: "pool",
+        attributes: { kernel_shape: [2, 2], dilations: [2, 2] },
+      },
+    ],
+    input: { name: "x", shape: [1, 3, 8, 8] },
+    output: "y",
+  });
+  await withFiles({ "unsupported.onnx": bytes }, async (paths) => {
+    const args = ["--onnx", paths["unsupported.onnx"], "--backend", "js", "--runs", "1"];
+    await assert.rejects(runDemo(parseDemoArgs(args)), (e: unknown) => {
+      assert.ok(e instanceof OnnxUnsupportedError, String(e));
+      assert.deepEqual(e.nodes.map((n) => [n.node, n.opType, n.attribute]), [
+        ["gate", "Sigmoid", undefined],
+        ["pool", "MaxPool", "dilations"],
+      ]);
+      return true;
+    });
+    const [code, , err] = await capture(args);
+    assert.equal(code, 1);
+    const lines = err.at(-1)!.split("\n");
+    assert.equal(
+      lines[0],
+      'OnnxUnsupportedError: graph.node = ["gate", "pool"]: 2 nodes cannot be imported:',
+    );
+    assert.match(lines[1], /^ {2}"gate" \(Sigmoid\): /);
+    assert.match(lines[2], /^ {2}"pool" \(MaxPool\) dilations = \[2, 2\]: /);
+  });
+});
+
+Deno.test("demo --onnx: an input that is not one RGB image needs --input, of its shape", async () => {
+  const bytes = craftModel({
+    nodes: [{ op: "Softmax", inputs: ["x"], outputs: ["y"] }],
+    input: { name: "x", shape: [1, 4] },
+    output: "y",
+  });
+  await withFiles({
+    "softmax.onnx": bytes,
+    "x.pb": tensorBytes([1, 4], [0, 3, 1, 2]),
+    "wrong.pb": tensorBytes([1, 5], [0, 3, 1, 2, 4]),
+  }, async (paths) => {
+    const file = paths["softmax.onnx"];
+    const [code, , err] = await capture(["--onnx", file, "--backend", "js"]);
+    assert.equal(code, 1);
+    assert.match(
+      err.at(-1)!,
+      /^InvalidArgumentError: --onnx = ".*": takes "x" \[1, 4\], not one RGB/,
+    );
+    const report = await jsonReport(["--onnx", file, "--input", paths["x.pb"]]);
+    assert.deepEqual(report.models[0].backends[0].top5.map((t) => t.index), [1, 3, 2, 0]);
+    await assert.rejects(
+      runDemo(parseDemoArgs(["--onnx", file, "--input", paths["wrong.pb"]])),
+      (e: unknown) => e instanceof InvalidArgumentError && e.field === "--input",
+    );
+  });
+});
+
+Deno.test("demo --onnx flags: parsed strictly, and only where they apply", async () => {
+  const options = parseDemoArgs([
+    "--onnx",
+    "m.onnx",
+    "--image",
+    "a.png",
+    "--resize",
+    "256",
+    "--crop",
+    "224",
+    "--mean",
+    "1,2.5,3",
+    "--std",
+    "4",
+  ]);
+  assert.deepEqual(
+    [options.onnx, options.image, options.resize, options.crop, options.mean, options.std],
+    ["m.onnx", "a.png", 256, 224, [1, 2.5, 3], 4],
+  );
+  assert.equal(options.model, "all");
+  const onnx = ["--onnx", "m.onnx"];
+  const refused: [string[], string, unknown][] = [
+    [[...onnx, "--model", "mobilenet"], "--model", "mobilenet"],
+    [[...onnx, "--alpha", "0.5"], "--alpha", "0.5"],
+    [[...onnx, "--resolution", "224"], "--resolution", "224"],
+    [[...onnx, "--groups", "3"], "--groups", "3"],
+    [[...onnx, "--scale", "1"], "--scale", "1"],
+    [[...onnx, "--weights", "w"], "--weights", "w"],
+    [["--resize", "256"], "--resize", 256],
+    [["--crop", "224"], "--crop", 224],
+    [["--mean", "1"], "--mean", 1],
+    [["--std", "1,2,3"], "--std", [1, 2, 3]],
+    [["--input", "a.pb"], "--input", "a.pb"],
+    [["--expected", "b.pb"], "--expected", "b.pb"],
+    [[...onnx, "--input", "a.pb", "--image", "b.png"], "--input", "a.pb"],
+    [[...onnx, "--input", "a.pb", "--crop", "8"], "--crop", 8],
+    [[...onnx, "--input", "a.pb", "--mean", "8"], "--mean", 8],
+    [[...onnx, "--mean", "1,2"], "--mean", "1,2"],
+    [[...onnx, "--mean", "1,,2"], "--mean", "1,,2"],
+    [[...onnx, "--mean", "1e3"], "--mean", "1e3"],
+    [[...onnx, "--mean", "1, 2, 3"], "--mean", "1, 2, 3"],
+    [[...onnx, "--std", "0"], "--std", 0],
+    [[...onnx, "--std", "1,0,1"], "--std", [1, 0, 1]],
+    [[...onnx, "--crop", "0"], "--crop", 0],
+    [[...onnx, "--crop", "1025"], "--crop", 1025],
+    [[...onnx, "--crop", "0x10"], "--crop", "0x10"],
+    [[...onnx, "--resize", "4097"], "--resize", 4097],
+    [[...onnx, "--resize", "2.5"], "--resize", 2.5],
+    [["--onnx", ""], "--onnx", ""],
+  ];
+  for (const [args, field, value] of refused) {
+    assert.throws(() => parseDemoArgs(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `${args}: ${e}`);
+      assert.deepEqual([e.field, e.value], [field, value], args.join(" "));
+      return true;
+    });
+  }
+  const base = parseDemoArgs([...onnx, "--backend", "js"]);
+  for (
+    const [value, field] of [
+      [{ ...base, mean: [1, NaN, 2] }, "--mean"],
+      [{ ...base, std: "1" }, "--std"],
+      [{ ...base, crop: 8.5 }, "--crop"],
+      [{ ...parseDemoArgs(["--backend", "js"]), resize: 10 }, "--resize"],
+    ] as const
+  ) {
+    await assert.rejects(
+      runDemo(value as never),
+      (e: unknown) => e instanceof UsageError && e.field === field,
+    );
   }
 });

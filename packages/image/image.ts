@@ -1,14 +1,14 @@
 /**
- * Image input: PNG and JPEG decoded with maintained npm decoders
- * (`fast-png`, `jpeg-js`), resized bilinearly to the model's resolution and
- * normalized into the NHWC float32 tensor data the networks take. The size
- * in the file's header is checked against {@link MAX_IMAGE_PIXELS} before
- * anything is decoded, so a small file claiming a huge image costs nothing.
+ * Image decoding: PNG and JPEG decoded with maintained npm decoders
+ * (`fast-png`, `jpeg-js`) into 8-bit RGB. The size in the file's header is
+ * checked against {@link MAX_IMAGE_PIXELS} before anything is decoded, so a
+ * small file claiming a huge image costs nothing. Resizing, cropping and
+ * normalization are in `preprocess.ts`.
  *
  * @module
  */
 
-import { InvalidArgumentError, MAX_ELEMENTS, validateOptions } from "@mobileops/core";
+import { InvalidArgumentError } from "@mobileops/core";
 import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from "npm:fast-png@8.0.0";
 import jpeg from "npm:jpeg-js@0.4.4";
 import { ImageDecodeError } from "./errors.ts";
@@ -211,128 +211,4 @@ export function decodeImage(bytes: Uint8Array): RgbImage {
   } catch (error) {
     throw malformed(bytes, `failed to decode: ${error}`);
   }
-}
-
-/** Per-channel normalization `(value − mean) / std` applied to 0–255 samples. */
-export interface Normalization {
-  /** Subtracted from every 0–255 sample, all channels alike; finite. */
-  readonly mean: number;
-  /** Divides every sample after `mean` is subtracted; finite and non-zero. */
-  readonly std: number;
-}
-
-/** TensorFlow's MobileNet preprocessing: 0–255 to [-1, 1]. */
-export const MINUS_ONE_TO_ONE: Normalization = { mean: 127.5, std: 127.5 };
-
-/**
- * Resizes `image` to `size`×`size` with bilinear interpolation (half-pixel
- * centers, edges clamped, as TensorFlow 2's and PyTorch's
- * `align_corners=False` resizes do), normalizes it, and returns NHWC data
- * for a `[1, size, size, 3]` input. The aspect ratio is not kept. The
- * result is always finite: the samples are, and `mean` and `std` must keep
- * `(sample − mean) / std` within float32 for every sample 0–255.
- *
- * @throws {InvalidArgumentError} `image` is not an {@link RgbImage} (field
- *   `image`, `image.width`, `image.height` or `image.data`: positive integer
- *   sizes and a Uint8Array of width·height·3 samples); `size` is not a
- *   positive integer, or `size`²·3 exceeds core's `MAX_ELEMENTS`;
- *   `normalization` is not a `{ mean, std }` object (`normalization.scale`
- *   for an unknown key), `mean` or `std` is not finite, `std` is 0, or the
- *   two overflow float32.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { imageToInput } from "@mobileops/image";
- * const white = { width: 2, height: 2, data: new Uint8Array(12).fill(255) };
- * const input = imageToInput(white, 4);
- * assert(input.length === 48 && input.every((v) => v === 1));
- * ```
- */
-export function imageToInput(
-  image: RgbImage,
-  size: number,
-  normalization: Normalization = MINUS_ONE_TO_ONE,
-): Float32Array {
-  checkImage(image);
-  checkSize(size);
-  const { mean, std } = checkNormalization(normalization);
-  const out = new Float32Array(size * size * 3);
-  const axis = (index: number, extent: number) => {
-    const at = Math.min(Math.max((index + 0.5) * (extent / size) - 0.5, 0), extent - 1);
-    const low = Math.floor(at);
-    return { low, high: Math.min(low + 1, extent - 1), weight: at - low };
-  };
-  const { width, height, data } = image;
-  for (let y = 0; y < size; y++) {
-    const row = axis(y, height);
-    for (let x = 0; x < size; x++) {
-      const column = axis(x, width);
-      for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => data[(yy * width + xx) * 3 + c];
-        const top = at(row.low, column.low) * (1 - column.weight) +
-          at(row.low, column.high) * column.weight;
-        const bottom = at(row.high, column.low) * (1 - column.weight) +
-          at(row.high, column.high) * column.weight;
-        const value = top * (1 - row.weight) + bottom * row.weight;
-        out[(y * size + x) * 3 + c] = (value - mean) / std;
-      }
-    }
-  }
-  return out;
-}
-
-function checkImage(image: RgbImage): void {
-  if (image === null || typeof image !== "object") {
-    throw new InvalidArgumentError("image", image, "must be an RgbImage { width, height, data }");
-  }
-  for (const field of ["width", "height"] as const) {
-    const value: unknown = image[field];
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-      throw new InvalidArgumentError(`image.${field}`, value, "must be a positive integer");
-    }
-  }
-  const samples = image.width * image.height * 3;
-  if (!(image.data instanceof Uint8Array) || image.data.length !== samples) {
-    throw new InvalidArgumentError(
-      "image.data",
-      image.data,
-      `must be a Uint8Array of width · height · 3 = ${samples} RGB samples`,
-    );
-  }
-}
-
-function checkSize(size: number): void {
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1) {
-    throw new InvalidArgumentError("size", size, "must be a positive integer (pixels per side)");
-  }
-  if (size * size * 3 > MAX_ELEMENTS) {
-    throw new InvalidArgumentError(
-      "size",
-      size,
-      `gives ${size * size * 3} values, more than core's MAX_ELEMENTS (${MAX_ELEMENTS})`,
-    );
-  }
-}
-
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-function checkNormalization(normalization: Normalization): Normalization {
-  validateOptions("normalization", normalization, ["mean", "std"]);
-  const { mean, std } = normalization;
-  for (const [field, value] of [["mean", mean], ["std", std]] as const) {
-    if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new InvalidArgumentError(`normalization.${field}`, value, "must be a finite number");
-    }
-  }
-  if (std === 0) throw new InvalidArgumentError("normalization.std", std, "must not be 0");
-  // The largest |sample − mean| is at sample 0 or 255.
-  if (Math.max(Math.abs(mean), Math.abs(255 - mean)) / Math.abs(std) > FLOAT32_MAX) {
-    throw new InvalidArgumentError(
-      "normalization",
-      normalization,
-      "(sample − mean) / std overflows float32 for samples 0–255",
-    );
-  }
-  return { mean, std };
 }
