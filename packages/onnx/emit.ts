@@ -79,6 +79,7 @@ function descriptorOf(node: IrNode): OpDescriptor | undefined {
         kernel: node.kernel,
         stride: node.stride,
         padding: padding(node.padding),
+        ceilMode: node.ceilMode,
       });
     case "avgPool":
       return avgPool2d({
@@ -86,6 +87,7 @@ function descriptorOf(node: IrNode): OpDescriptor | undefined {
         stride: node.stride,
         padding: padding(node.padding),
         countIncludePad: node.countIncludePad,
+        ceilMode: node.ceilMode,
       });
     case "fullyConnected":
       return fullyConnected({

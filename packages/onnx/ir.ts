@@ -93,6 +93,8 @@ export interface PoolNode extends Base {
   readonly padding: Pad4;
   /** Average pools: whether padded cells count in the divisor. */
   readonly countIncludePad: boolean;
+  /** ONNX `ceil_mode`: the output size rounded up (core's `ceilMode`). */
+  readonly ceilMode: boolean;
 }
 
 /** A fully connected layer, its columns in the graph's order of its input. */

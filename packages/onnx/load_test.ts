@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UnsupportedError, WeightsError } from "@mobileops/core";
-import { createBackend } from "@mobileops/registry";
+import { BACKEND_NAMES, createBackend } from "@mobileops/registry";
 import { type AttributeValue, craftModel, runOnnx } from "./_craft.ts";
 import {
   decodeOnnxTensor,
@@ -584,13 +584,6 @@ Deno.test("unsupported nodes: one error at load time lists every one, with attri
         attributes: { kernel_shape: [2, 2], dilations: [2, 2] },
       },
       {
-        op: "AveragePool",
-        inputs: ["x"],
-        outputs: ["d"],
-        name: "ceil",
-        attributes: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 },
-      },
-      {
         op: "Conv",
         inputs: ["x", "w"],
         outputs: ["e"],
@@ -603,8 +596,8 @@ Deno.test("unsupported nodes: one error at load time lists every one, with attri
     input: { name: "x", shape: [1, 1, 4, 4] },
     output: "y",
     initializers: {
-      lo: { shape: [], data: [-1] },
-      hi: { shape: [], data: [1] },
+      lo: { shape: [], data: [1] },
+      hi: { shape: [], data: [-1] },
       w: { shape: [1, 1, 1, 1], data: [1] },
     },
   });
@@ -618,14 +611,12 @@ Deno.test("unsupported nodes: one error at load time lists every one, with attri
   const entries = error.nodes.map((n) => [n.node, n.opType, n.attribute, n.value]);
   assert.deepEqual(entries, [
     ["leaky", "LeakyRelu", undefined, undefined],
-    ["clip", "Clip", "min, max", [-1, 1]],
+    ["clip", "Clip", "min, max", [1, -1]],
     ["dilated", "MaxPool", "dilations", [2, 2]],
-    ["ceil", "AveragePool", "ceil_mode", 1],
     ["conv", "Conv", "foo", 3],
   ]);
-  assert.deepEqual(error.value, ["leaky", "clip", "dilated", "ceil", "conv"]);
-  assert.match(error.message, /"clip" \(Clip\) min, max = \[-1, 1\]: pending core support/);
-  assert.match(error.message, /"ceil" \(AveragePool\) ceil_mode = 1: pending core support/);
+  assert.deepEqual(error.value, ["leaky", "clip", "dilated", "conv"]);
+  assert.match(error.message, /"clip" \(Clip\) min, max = \[1, -1\]: a clamp needs min ≤ max/);
 });
 
 Deno.test("a Transpose outside a channel shuffle is refused after fusion", () => {
@@ -684,4 +675,53 @@ Deno.test("file-level refusals: opset, two outputs, a non-FLOAT input", () => {
     (e) => e instanceof OnnxError && e.field === 'graph.input["x"].type.elem_type',
   );
   assert.throws(() => loadOnnx(model({}), { inputShapes: [1] } as never), OnnxError);
+});
+
+Deno.test("Clip with any bounds fuses as a clamp; ceil_mode pools keep ONNX's output size", async () => {
+  const model = loadOnnx(craftModel({
+    nodes: [
+      {
+        op: "Conv",
+        inputs: ["x", "w"],
+        outputs: ["c"],
+        name: "conv",
+        attributes: { kernel_shape: [1, 1] },
+      },
+      { op: "Clip", inputs: ["c", "lo", "hi"], outputs: ["k"], name: "clip" },
+      {
+        op: "MaxPool",
+        inputs: ["k"],
+        outputs: ["m"],
+        name: "max",
+        attributes: { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 },
+      },
+      {
+        op: "AveragePool",
+        inputs: ["m"],
+        outputs: ["y"],
+        name: "avg",
+        attributes: { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1], ceil_mode: 1 },
+      },
+    ],
+    input: { name: "x", shape: [1, 1, 4, 4] },
+    output: "y",
+    initializers: {
+      w: { shape: [1, 1, 1, 1], data: [1] },
+      lo: { shape: [], data: [2] },
+      hi: { shape: [], data: [12.5] },
+    },
+  }));
+  const conv = model.graph.nodes[0].descriptor;
+  assert.ok(conv.op === "conv2d");
+  assert.deepEqual(conv.activation, { min: 2, max: 12.5 });
+  assert.equal(model.graph.nodes.length, 3);
+  // 4×4 → max 3×3/2 ceil → 2×2 (ONNX's own example; floor would give 1×1) → avg 2×2/2 with
+  // bottom/right padding 1: rounding up gives 2, but that window would start in the padding → 1×1.
+  assert.deepEqual(model.output.shape, [1, 1, 1, 1]);
+  const input = Array.from({ length: 16 }, (_, i) => i + 1);
+  for (const name of BACKEND_NAMES) {
+    using backend = await createBackend(name, { wasm: { threads: 1 } });
+    // Max pool of clamp(1…16, 2, 12.5) is [[11, 12], [12.5, 12.5]]; their mean is 12.
+    assert.deepEqual([...await runOnnx(model, backend, input)], [12], name);
+  }
 });

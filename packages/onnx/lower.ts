@@ -28,7 +28,6 @@ import {
   type OnnxTensor,
   tensorFromProto,
 } from "./proto.ts";
-import { activationFor, checkCeilMode } from "./support.ts";
 
 /** What {@link lowerGraph} needs besides the nodes. */
 export interface LowerContext {
@@ -359,11 +358,17 @@ function windowOutput(
   stride: Pair,
   dilation: Pair,
   padding: Pad4,
+  ceil = false,
 ): Pair {
   const out = [0, 1].map((axis) => {
     const extent = (kernel[axis] - 1) * dilation[axis] + 1;
     const padded = size[axis] + padding[2 * axis] + padding[2 * axis + 1];
-    return Math.floor((padded - extent) / stride[axis]) + 1;
+    if (!ceil) return Math.floor((padded - extent) / stride[axis]) + 1;
+    // ONNX's and PyTorch's ceil_mode: the last window must start inside the
+    // input or its leading padding (core's inferGeometry applies the same rule).
+    const rounded = Math.ceil((padded - extent) / stride[axis]) + 1;
+    const lastStartsInside = (rounded - 1) * stride[axis] < size[axis] + padding[2 * axis];
+    return lastStartsInside ? rounded : rounded - 1;
   });
   if (out[0] < 1 || out[1] < 1) {
     ctx.fail("the padded input is smaller than the kernel", "kernel_shape", [...kernel]);
@@ -449,10 +454,7 @@ function pool(ctx: NodeLowering): void {
   if (padding.some((side, i) => side >= kernel[i < 2 ? 0 : 1])) {
     ctx.fail("a pool's padding must be smaller than its kernel", "pads", [...padding]);
   }
-  if (ceil && ctx.string("auto_pad", "NOTSET") === "NOTSET") {
-    checkCeilMode([h, w], kernel, stride, padding);
-  }
-  const [oh, ow] = windowOutput(ctx, [h, w], kernel, stride, [1, 1], padding);
+  const [oh, ow] = windowOutput(ctx, [h, w], kernel, stride, [1, 1], padding, ceil);
   ctx.emit({
     op: average ? "avgPool" : "maxPool",
     inputs: [x.name],
@@ -460,6 +462,7 @@ function pool(ctx: NodeLowering): void {
     stride,
     padding,
     countIncludePad,
+    ceilMode: ceil,
   }, { shape: [n, c, oh, ow], layout: layoutOf([n, c, oh, ow]) });
 }
 
@@ -474,7 +477,9 @@ function globalAveragePool(ctx: NodeLowering): void {
 }
 
 function clamp(ctx: NodeLowering, bounds: Bounds): void {
-  activationFor(bounds);
+  if (!(bounds[0] <= bounds[1])) {
+    ctx.refuse("a clamp needs min ≤ max and no NaN bound", "min, max", [...bounds]);
+  }
   const x = ctx.value(0);
   ctx.emit({ op: "clamp", inputs: [x.name], bounds }, x.value);
 }

@@ -156,7 +156,7 @@ export function fuseChannelShuffle(graph: IrGraph): IrGraph {
  *     { op: "pad", name: "pad", opType: "Pad", inputs: ["x"], output: "y", pads: [1, 1, 1, 1] },
  *     {
  *       op: "avgPool", name: "pool", opType: "AveragePool", inputs: ["y"], output: "z",
- *       kernel: [3, 3], stride: [2, 2], padding: [0, 0, 0, 0], countIncludePad: false,
+ *       kernel: [3, 3], stride: [2, 2], padding: [0, 0, 0, 0], countIncludePad: false, ceilMode: false,
  *     },
  *   ],
  * });
@@ -177,7 +177,10 @@ export function fusePadding(graph: IrGraph): IrGraph {
       result = replace(result, [pad.name], reader.name, { ...reader, inputs, padding });
     } else if (
       (reader.countIncludePad || reader.padding.every((side) => side === 0)) &&
-      padding.every((side, i) => side < reader.kernel[i < 2 ? 0 : 1])
+      padding.every((side, i) => side < reader.kernel[i < 2 ? 0 : 1]) &&
+      // In ceil mode the last window must start inside the input: a Pad's
+      // bottom/right zeros are input to ONNX but padding to core.
+      !(reader.ceilMode && (pad.pads[1] > 0 || pad.pads[3] > 0))
     ) {
       const fused = { ...reader, inputs, padding, countIncludePad: true };
       result = replace(result, [pad.name], reader.name, fused);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ConvNode, IrGraph, IrNode, IrValue } from "./ir.ts";
+import type { ConvNode, IrGraph, IrNode, IrValue, PoolNode } from "./ir.ts";
 import {
   affineToDepthwise,
   foldAffine,
@@ -106,7 +106,7 @@ Deno.test("fusePadding: sums into conv padding; declines an excluding average po
   assert.equal(fused.nodes.length, 1);
   assert.deepEqual((fused.nodes[0] as ConvNode).padding, [2, 1, 1, 2]);
   assert.deepEqual(fused.nodes[0].inputs, ["x"]);
-  const pool: IrNode = {
+  const pool: PoolNode = {
     op: "avgPool",
     name: "a",
     opType: "AveragePool",
@@ -116,6 +116,7 @@ Deno.test("fusePadding: sums into conv padding; declines an excluding average po
     stride: [1, 1],
     padding: [1, 1, 1, 1],
     countIncludePad: false,
+    ceilMode: false,
   };
   assert.equal(fusePadding(graph([pad, pool], "y")).nodes.length, 2);
   assert.equal(fusePadding(graph([pad, { ...pool, countIncludePad: true }], "y")).nodes.length, 1);
@@ -126,6 +127,12 @@ Deno.test("fusePadding: sums into conv padding; declines an excluding average po
     ).nodes.length,
     2,
   );
+  // In ceil mode a Pad's bottom/right zeros are input to ONNX (the last window may start in
+  // them) but would be padding to core (it may not): not fused.
+  const ceil = { ...pool, countIncludePad: true, ceilMode: true };
+  assert.equal(fusePadding(graph([pad, ceil], "y")).nodes.length, 2);
+  const leading = { ...pad, pads: [1, 0, 1, 0] } as IrNode;
+  assert.equal(fusePadding(graph([leading, ceil], "y")).nodes.length, 1);
 });
 
 Deno.test("foldAffine: BatchNorm then bias fold in order; not across an activation or a second reader", () => {
