@@ -223,6 +223,21 @@ const SINGLE_OPS: { name: string; inputShape: Shape; node: (r: () => number) => 
     }),
   },
   {
+    name: "fully connected with a clamp to [-0.5, 0.75]",
+    inputShape: [2, 6],
+    node: (r) => ({
+      name: "op",
+      descriptor: fullyConnected({
+        inFeatures: 6,
+        outFeatures: 4,
+        bias: true,
+        activation: { min: -0.5, max: 0.75 },
+      }),
+      inputs: ["input"],
+      weights: { weights: randomFloat32(r, 24), bias: randomFloat32(r, 4) },
+    }),
+  },
+  {
     name: "softmax over 2-D",
     inputShape: [2, 10],
     node: () => ({ name: "op", descriptor: softmax(), inputs: ["input"] }),

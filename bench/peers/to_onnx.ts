@@ -12,6 +12,7 @@
 import onnxProto from "npm:onnx-proto@8.0.1";
 import {
   type Activation,
+  activationBounds,
   type Conv2dDescriptor,
   type ConvWeights,
   type FullyConnectedDescriptor,
@@ -179,8 +180,9 @@ class OnnxBuilder {
   /** Applies `activation` to `value`, writing `output`. */
   activation(activation: Exclude<Activation, "none">, value: string, output: string): string {
     if (activation === "relu") return this.node("Relu", [value], output);
-    const low = this.constant(floatTensor("const/zero", [], new Float32Array([0])));
-    const high = this.constant(floatTensor("const/six", [], new Float32Array([6])));
+    const [min, max] = activationBounds(activation);
+    const low = this.constant(floatTensor(`const/${min}`, [], new Float32Array([min])));
+    const high = this.constant(floatTensor(`const/${max}`, [], new Float32Array([max])));
     return this.node("Clip", [value, low, high], output);
   }
 }

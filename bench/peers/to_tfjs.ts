@@ -46,8 +46,15 @@ export interface TfjsGraph {
 
 type Step = (inputs: tf.Tensor[]) => tf.Tensor;
 
+/** TF.js's fused activation; a general clamp is applied after the op (see {@link clampAfter}). */
 function fusedActivation(activation: Activation): tf.fused.Activation {
-  return activation === "none" ? "linear" : activation;
+  return activation === "none" || typeof activation === "object" ? "linear" : activation;
+}
+
+/** TF.js fuses no general clamp: `step` followed by `clipByValue`. */
+function clampAfter(activation: Activation, step: Step): Step {
+  if (typeof activation !== "object") return step;
+  return (inputs) => tf.clipByValue(step(inputs), activation.min, activation.max);
 }
 
 function applyActivation(activation: Activation, x: tf.Tensor): tf.Tensor {
@@ -265,6 +272,7 @@ export function modelGraphToTfjs(graph: ModelGraph): TfjsGraph {
         step = ([x]) => tf.softmax(x);
         break;
     }
+    if ("activation" in d) step = clampAfter(d.activation, step);
     steps.push({ name: node.name, inputs: node.inputs, step });
     shapes.set(node.name, inferGeometry(d, inputShapes).outputShape);
   }
