@@ -18,30 +18,14 @@ import {
   type Tensor,
 } from "@mobileops/core";
 import {
-  type BackendName,
-  type BackendOptionsByName,
-  createBackend,
+  type BackendConfiguration,
+  createConfiguredBackend,
   NoBackendError,
 } from "@mobileops/registry";
 import type { BenchOp } from "./shapes.ts";
 
-/**
- * A backend configuration under benchmark: its label in bench groups and
- * tables, the registered backend, and that backend's own options.
- */
-export type BenchBackend = {
-  readonly [N in BackendName]: {
-    /** Names this configuration in bench groups and tables. */
-    readonly label: string;
-    /** The registered backend to create. */
-    readonly backend: N;
-    /** The backend's options, as `createBackend` takes them for it. */
-    readonly options: BackendOptionsByName[N];
-  };
-}[BackendName];
-
 /** The backend configurations the benchmarks compare; adding one is one line. */
-export const BENCH_BACKENDS: readonly BenchBackend[] = [
+export const BENCH_BACKENDS: readonly BackendConfiguration[] = [
   { label: "js", backend: "js", options: {} },
   { label: "wasm", backend: "wasm", options: { threads: 1 } },
   { label: "wasm-nofma", backend: "wasm", options: { threads: 1, relaxedSimd: false } },
@@ -61,9 +45,11 @@ export const BENCH_BACKENDS: readonly BenchBackend[] = [
  * assert.equal(backend?.name, "js");
  * ```
  */
-export async function createBenchBackend(entry: BenchBackend): Promise<Backend | undefined> {
+export async function createBenchBackend(
+  entry: BackendConfiguration,
+): Promise<Backend | undefined> {
   try {
-    return await createBackend(entry.backend, { [entry.backend]: entry.options });
+    return await createConfiguredBackend(entry);
   } catch (error) {
     if (!(error instanceof BackendUnavailableError)) throw error;
     // One backend was asked for: its own reason says more than the registry's summary.
@@ -76,7 +62,7 @@ export async function createBenchBackend(entry: BenchBackend): Promise<Backend |
 /** A configuration of {@link BENCH_BACKENDS} that started, with its backend. */
 export interface StartedBenchBackend {
   /** The configuration. */
-  readonly entry: BenchBackend;
+  readonly entry: BackendConfiguration;
   /** Its backend, created through the registry. */
   readonly backend: Backend;
 }
@@ -95,7 +81,7 @@ export interface StartedBenchBackend {
  * ```
  */
 export async function startBenchBackends(
-  entries: readonly BenchBackend[] = BENCH_BACKENDS,
+  entries: readonly BackendConfiguration[] = BENCH_BACKENDS,
 ): Promise<StartedBenchBackend[]> {
   const started: StartedBenchBackend[] = [];
   for (const entry of entries) {

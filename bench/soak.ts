@@ -35,8 +35,12 @@ import vm from "node:vm";
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import { BackendUnavailableError, InvalidArgumentError, type MemoryStats } from "@mobileops/core";
 import { mobilenetV1, type Model } from "@mobileops/models";
-import { createBackend, NoBackendError } from "@mobileops/registry";
-import { type FuzzConfiguration, selectConfigurations } from "../tools/fuzz.ts";
+import {
+  type BackendConfiguration,
+  createConfiguredBackend,
+  NoBackendError,
+} from "@mobileops/registry";
+import { selectConfigurations } from "../tools/fuzz.ts";
 
 /** Absolute growth of rss, heapUsed or external still counted as flat: 16 MiB. */
 export const FLAT_SLACK_BYTES: number = 16 * 2 ** 20;
@@ -139,12 +143,6 @@ export function flatness(samples: readonly SoakSample[]): { flat: boolean; detai
     : { flat: false, detail: `NOT FLAT (${span}; ${problems.join("; ")})` };
 }
 
-async function start(configuration: FuzzConfiguration) {
-  return await createBackend(configuration.backend, {
-    [configuration.backend]: configuration.options,
-  });
-}
-
 function sameValues(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
@@ -159,12 +157,12 @@ function interval(total: number, usual: number): number {
 }
 
 async function inferencePhase(
-  configuration: FuzzConfiguration,
+  configuration: BackendConfiguration,
   model: Model,
   inferences: number,
   print: (line: string) => void,
 ): Promise<SoakSample[]> {
-  using backend = await start(configuration);
+  using backend = await createConfiguredBackend(configuration);
   using compiled = await model.compile(backend);
   using input = backend.upload(inputFor(model), model.inputShape);
   const every = interval(inferences, 1000);
@@ -186,7 +184,7 @@ async function inferencePhase(
 }
 
 async function cyclePhase(
-  configuration: FuzzConfiguration,
+  configuration: BackendConfiguration,
   model: Model,
   cycles: number,
   print: (line: string) => void,
@@ -196,7 +194,7 @@ async function cyclePhase(
   const samples: SoakSample[] = [];
   let first: Float32Array | undefined;
   for (let c = 1; c <= cycles; c++) {
-    const backend = await start(configuration);
+    const backend = await createConfiguredBackend(configuration);
     {
       using compiled = await model.compile(backend);
       using input = backend.upload(data, model.inputShape);
@@ -334,7 +332,7 @@ export async function main(
   for (const configuration of selectConfigurations(parsed.backends)) {
     const { label } = configuration;
     try {
-      (await start(configuration)).dispose();
+      (await createConfiguredBackend(configuration)).dispose();
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;
       const reason = error instanceof NoBackendError ? error.failures[0].reason : error.message;

@@ -19,23 +19,11 @@ import { type ConformanceCase, fuzzCase, runCase, shrinkCase } from "@mobileops/
 import { type Backend, BackendUnavailableError, InvalidArgumentError } from "@mobileops/core";
 import {
   BACKEND_NAMES,
+  type BackendConfiguration,
   type BackendName,
-  type BackendOptionsByName,
-  createBackend,
+  createConfiguredBackend,
   NoBackendError,
 } from "@mobileops/registry";
-
-/** A backend configuration: a registered backend with its options, under a label. */
-export type FuzzConfiguration = {
-  readonly [N in BackendName]: {
-    /** Names the configuration in flags, reproduction lines and the summary. */
-    readonly label: string;
-    /** The registered backend to create. */
-    readonly backend: N;
-    /** The backend's options, as `createBackend` takes them for it. */
-    readonly options: BackendOptionsByName[N];
-  };
-}[BackendName];
 
 /**
  * Every configuration the fuzzer knows: js, and wasm with 1 and 2 threads,
@@ -50,7 +38,7 @@ export type FuzzConfiguration = {
  * ]);
  * ```
  */
-export const FUZZ_CONFIGURATIONS: readonly FuzzConfiguration[] = [
+export const FUZZ_CONFIGURATIONS: readonly BackendConfiguration[] = [
   { label: "js", backend: "js", options: {} },
   { label: "wasm-1thread", backend: "wasm", options: { threads: 1, relaxedSimd: true } },
   { label: "wasm-1thread-nofma", backend: "wasm", options: { threads: 1, relaxedSimd: false } },
@@ -78,8 +66,8 @@ export const FUZZ_CONFIGURATIONS: readonly FuzzConfiguration[] = [
  */
 export function selectConfigurations(
   names: readonly string[],
-  configurations: readonly FuzzConfiguration[] = FUZZ_CONFIGURATIONS,
-): FuzzConfiguration[] {
+  configurations: readonly BackendConfiguration[] = FUZZ_CONFIGURATIONS,
+): BackendConfiguration[] {
   if (names.length === 0) return [...configurations];
   for (const name of names) {
     if (!configurations.some((c) => c.label === name || c.backend === name)) {
@@ -167,7 +155,7 @@ function firstLine(text: string): string {
  * ```
  */
 export async function fuzzConfiguration(
-  configuration: FuzzConfiguration,
+  configuration: BackendConfiguration,
   options: FuzzOptions,
 ): Promise<{ summary: FuzzSummary; failures: FuzzFailure[] }> {
   const { label } = configuration;
@@ -175,9 +163,7 @@ export async function fuzzConfiguration(
   const start = performance.now();
   let backend: Backend;
   try {
-    backend = await createBackend(configuration.backend, {
-      [configuration.backend]: configuration.options,
-    });
+    backend = await createConfiguredBackend(configuration);
   } catch (error) {
     if (!(error instanceof BackendUnavailableError)) throw error;
     const reason = error instanceof NoBackendError ? error.failures[0].reason : error.message;

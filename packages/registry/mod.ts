@@ -22,10 +22,12 @@
 
 export {
   BACKEND_NAMES,
+  type BackendConfiguration,
   type BackendFailure,
   type BackendName,
   type BackendOptionsByName,
   createBackend,
   type CreateBackendOptions,
+  createConfiguredBackend,
   NoBackendError,
 } from "./registry.ts";

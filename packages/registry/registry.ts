@@ -52,6 +52,41 @@ export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(
   Object.keys(FACTORIES) as BackendName[],
 );
 
+/**
+ * One registered backend with its own options, under a label: how the
+ * benchmarks, the fuzzer and the soak name each configuration they run
+ * (e.g. `{ label: "wasm-2threads", backend: "wasm", options: { threads: 2 } }`).
+ */
+export type BackendConfiguration = {
+  readonly [N in BackendName]: {
+    /** Names the configuration in reports, flags and bench groups. */
+    readonly label: string;
+    /** The registered backend to create. */
+    readonly backend: N;
+    /** That backend's options, as {@link createBackend} takes them for it. */
+    readonly options: BackendOptionsByName[N];
+  };
+}[BackendName];
+
+/**
+ * Creates the backend a {@link BackendConfiguration} describes: `createBackend`
+ * with only that backend and its options (so it throws {@link NoBackendError}
+ * when the backend cannot start here).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createConfiguredBackend } from "@mobileops/registry";
+ * using backend = await createConfiguredBackend({ label: "wasm-1thread", backend: "wasm", options: { threads: 1 } });
+ * assert.equal(backend.capabilities.threads, 1);
+ * ```
+ */
+export function createConfiguredBackend(configuration: BackendConfiguration): Promise<Backend> {
+  return createBackend(configuration.backend, {
+    [configuration.backend]: configuration.options,
+  } as CreateBackendOptions);
+}
+
 /** Why one backend of a preference list did not start. */
 export interface BackendFailure {
   /** The backend's registered name. */
