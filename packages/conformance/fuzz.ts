@@ -30,6 +30,7 @@ import {
   maxPool2d,
   opCost,
   type OpDescriptor,
+  type OpName,
   type Pad4,
   type Padding,
   type Pair,
@@ -305,18 +306,25 @@ function drawSoftmax(random: Random): Call {
   };
 }
 
-/** Each operator with its share of the cases: convolution has the most forms, so the most. */
-const DRAWS: readonly (readonly [weight: number, draw: (random: Random) => Call])[] = [
-  [8, drawConv],
-  [2, (random) => drawPool(random, "avgPool2d")],
-  [2, (random) => drawPool(random, "maxPool2d")],
-  [1, drawShuffle],
-  [2, drawAdd],
-  [2, drawConcat],
-  [1, drawGlobalAvgPool],
-  [2, drawFullyConnected],
-  [2, drawSoftmax],
-];
+/**
+ * Each operator with its share of the cases (convolution has the most forms,
+ * so the most), keyed by every operator so that a new one is a type error
+ * here until the fuzzer draws it.
+ */
+const DRAWS_BY_OP: {
+  readonly [Op in OpName]: readonly [weight: number, draw: (random: Random) => Call];
+} = {
+  conv2d: [8, drawConv],
+  avgPool2d: [2, (random) => drawPool(random, "avgPool2d")],
+  maxPool2d: [2, (random) => drawPool(random, "maxPool2d")],
+  channelShuffle: [1, drawShuffle],
+  add: [2, drawAdd],
+  concat: [2, drawConcat],
+  globalAvgPool: [1, drawGlobalAvgPool],
+  fullyConnected: [2, drawFullyConnected],
+  softmax: [2, drawSoftmax],
+};
+const DRAWS = Object.values(DRAWS_BY_OP);
 const TOTAL_WEIGHT = DRAWS.reduce((sum, [weight]) => sum + weight, 0);
 
 function drawCall(random: Random): Call {
