@@ -20,7 +20,6 @@ import { type Backend, BackendUnavailableError, InvalidArgumentError } from "@mo
 import {
   BACKEND_NAMES,
   type BackendConfiguration,
-  type BackendName,
   createConfiguredBackend,
   NoBackendError,
 } from "@mobileops/registry";
