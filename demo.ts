@@ -1,11 +1,17 @@
 /**
- * The main job: build MobileNet v1 and ShuffleNet v1, show what they cost
- * next to the papers' figures, run them on every backend this machine has,
- * check that the backends agree, and time them. With `--onnx FILE` it runs
- * an ONNX file instead, on an image preprocessed the ImageNet way.
+ * The main job. With no flags: the MobileNet v1 (α = 0.25) and ShuffleNet v1
+ * (0.5×, g = 3) trained in this repository on Fashion-MNIST are loaded from
+ * their card, classify the committed sample images (or `--image FILE`),
+ * are scored on the test set, and run on every backend this machine has:
+ * cost, agreement between backends, speed. `--model` runs the built-in
+ * ImageNet-size networks instead (seeded random weights unless `--weights`),
+ * costed against the papers' figures; `--onnx FILE` runs an ONNX file, on an
+ * image preprocessed the ImageNet way.
  *
  * ```sh
- * deno task demo                                   # MobileNet 1.0-224 and ShuffleNet 1× g=3, all backends
+ * deno task demo                                   # the Fashion-MNIST networks on the committed samples
+ * deno task demo --image shoe.jpg                  # … on your image: gray, 28×28, light on dark
+ * deno task demo --model all                       # MobileNet 1.0-224 and ShuffleNet 1× g=3, random weights
  * deno task demo --model shufflenet --groups 8 --scale 0.5 --resolution 160 --runs 20
  * deno task demo --model mobilenet --weights mobilenet.safetensors --image cat.jpg
  * deno task demo --onnx mobilenet_v1.onnx --image cat.jpg    # resize 256, crop 224, ImageNet mean / std
@@ -16,6 +22,8 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import onnxProto from "npm:onnx-proto@8.0.1";
 import {
@@ -62,6 +70,23 @@ import {
   createBackend,
   NoBackendError,
 } from "@mobileops/registry";
+import {
+  CardError,
+  type CardModel,
+  classify,
+  DatasetError,
+  DEFAULT_CARD,
+  FASHION_MNIST_DIR,
+  type LoadedModel,
+  loadModel,
+  percent,
+  preprocess,
+  type Preprocessing,
+  readCard,
+  readTestSet,
+  type TestSet,
+} from "./tools/evaluate.ts";
+import { readSamples, type Sample, SAMPLES_DIR, SamplesError } from "./tools/train/samples.ts";
 
 function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
@@ -78,23 +103,55 @@ function unavailableReason(error: unknown): string {
   return `failed to load: ${(error as Error).message}`;
 }
 
-/** The demo's options: its flags, parsed and checked. */
+/**
+ * `--invert`: whether an image's gray values are turned around (255 − v)
+ * before the Fashion-MNIST networks see it. `auto` inverts an image whose
+ * outermost ring of pixels averages above 127.5 (a light background), since
+ * Fashion-MNIST's objects are light on black.
+ */
+export type Inversion = "auto" | "yes" | "no";
+
+const INVERSIONS: readonly Inversion[] = ["auto", "yes", "no"];
+
+/**
+ * The demo's options: its flags, parsed and checked. Which networks run
+ * follows from them: `onnx` set, the ONNX file; else `model` set, the
+ * built-in ImageNet-size networks (`alpha`, `resolution`, `groups`,
+ * `scale`, `weights` shape them and need `model`); else the trained
+ * Fashion-MNIST networks of `card` (`networks`, `data`, `invert` apply to
+ * those only).
+ */
 export interface DemoOptions {
-  readonly model: "all" | "mobilenet" | "shufflenet";
-  /** MobileNet width multiplier, in (0, 2]. */
-  readonly alpha: number;
-  /** Input height = width, a multiple of 32 from 32 to 1024. */
-  readonly resolution: number;
-  /** ShuffleNet groups: 1, 2, 3, 4 or 8. */
-  readonly groups: number;
-  /** ShuffleNet scale: 0.25, 0.5, 1, 1.5 or 2. */
-  readonly scale: number;
+  /** The built-in networks: `all` is MobileNet and ShuffleNet. Absent: not these networks. */
+  readonly model?: "all" | "mobilenet" | "shufflenet";
+  /** MobileNet width multiplier, in (0, 2]; default 1. */
+  readonly alpha?: number;
+  /** Input height = width, a multiple of 32 from 32 to 1024; default 224. */
+  readonly resolution?: number;
+  /** ShuffleNet groups: 1, 2, 3, 4 or 8; default 3. */
+  readonly groups?: number;
+  /** ShuffleNet scale: 0.25, 0.5, 1, 1.5 or 2; default 1. */
+  readonly scale?: number;
   /** Backend names to use; empty means all. */
   readonly backends: readonly string[];
   /** Timed runs per model and backend, after one first run and one warm-up run: 1 to 10,000. */
   readonly runs: number;
+  /** With `model`: a safetensors file of weights for the one network `model` names. */
   readonly weights?: string;
+  /** A PNG or JPEG input; each mode preprocesses it its own way (see `USAGE`). */
   readonly image?: string;
+  /** The trained networks' card; default {@link DEFAULT_CARD}. */
+  readonly card?: string;
+  /**
+   * Networks of the card, by name; empty for the card's first MobileNet and
+   * first ShuffleNet without ablation (α = 0.25 and 0.5× g = 3 in the
+   * committed card).
+   */
+  readonly networks: readonly string[];
+  /** The Fashion-MNIST test set's directory; default `FASHION_MNIST_DIR`. */
+  readonly data?: string;
+  /** With `image` and the trained networks: see {@link Inversion}; default `auto`. */
+  readonly invert?: Inversion;
   /** An ONNX file to run instead of the built-in networks. */
   readonly onnx?: string;
   /** With `onnx`: a serialized `TensorProto` (`.pb`) fed as the ONNX input, in its layout (NCHW). */
@@ -109,6 +166,7 @@ export interface DemoOptions {
   readonly mean?: ChannelValues;
   /** With `onnx`: the std, one or per channel, none 0; default `IMAGENET`'s. */
   readonly std?: ChannelValues;
+  /** Print the report as JSON instead of text. */
   readonly json: boolean;
 }
 
@@ -131,19 +189,37 @@ function defaultResize(crop: number): number {
 const OPSETS = OPSET_RANGE.join("–");
 
 const USAGE = `usage: deno task demo [options]
-  --model all|mobilenet|shufflenet   which network(s) (default all: MobileNet 1.0-224 + ShuffleNet 1× g=3)
+With no flags: MobileNet v1 (α = 0.25) and ShuffleNet v1 (0.5×, g = 3), trained here on
+Fashion-MNIST, classify the committed samples; then test-set accuracy, cost and speed per backend.
+  --image FILE     classify this PNG or JPEG (at most ${
+  MAX_IMAGE_PIXELS / 1e6
+} megapixels) instead: resized
+                   to 28×28 (bilinear), gray (299 R + 587 G + 114 B) / 1000 rounded
+  --invert auto|yes|no  turn the gray values around, 255 − v: Fashion-MNIST's objects are light
+                   on black (default auto: when the image's border averages above 127.5)
+  --card FILE      the networks' card (default models/pretrained/fashion-mnist/card.json)
+  --network NAME   a network of the card, repeatable (default: its first MobileNet and first
+                   ShuffleNet without ablation)
+  --data DIR       the Fashion-MNIST test set (default ${FASHION_MNIST_DIR});
+                   without it, accuracy is on the committed samples
+The built-in ImageNet-size networks, 1000 classes, for speed runs (any of these flags selects them):
+  --model all|mobilenet|shufflenet   which network(s) (all: MobileNet 1.0-224 + ShuffleNet 1× g=3)
   --alpha A        MobileNet width multiplier, above 0 and at most ${LIMITS.alpha} (default 1)
   --resolution R   input size, a multiple of 32 from 32 to ${LIMITS.resolution} (default 224)
   --groups G       ShuffleNet groups ${SHUFFLENET_GROUPS.join("|")} (default 3)
   --scale S        ShuffleNet scale ${SHUFFLENET_SCALES.join("|")} (default 1)
+  --weights FILE   safetensors weights (needs --model mobilenet or shufflenet; default: seeded
+                   random weights). --image is resized to the resolution and scaled to [-1, 1]
+                   (default: a seeded random image)
+Every mode:
   --backend NAMES  comma-separated, from ${BACKEND_NAMES.join(",")} (default: every one available)
   --runs N         timed runs after warm-up, 1 to ${LIMITS.runs} (default 10)
-  --weights FILE   safetensors weights (needs --model mobilenet or shufflenet)
-  --image FILE     PNG or JPEG input, at most ${MAX_IMAGE_PIXELS / 1e6} megapixels
-                   (default: a seeded random image; with --onnx a synthetic gradient)
-  --onnx FILE      run an ONNX file (opsets ${OPSETS}, docs/onnx.md) instead; its image
-                   is resized, centre-cropped and normalized as torchvision's ImageNet
-                   evaluation does. These flags need --onnx:
+  --json           print the report as JSON
+  --help, -h       print this text
+An ONNX file:
+  --onnx FILE      run an ONNX file (opsets ${OPSETS}, docs/onnx.md) instead; its image (--image,
+                   default a synthetic gradient) is resized, centre-cropped and normalized as
+                   torchvision's ImageNet evaluation does. These flags need --onnx:
   --input FILE     a TensorProto (.pb) fed as the ONNX input, in its layout (NCHW), instead of an image
   --expected FILE  a TensorProto (.pb) of the expected output: prints each backend's max |Δ| to it
   --resize S       the image's short side after resizing, 1 to ${LIMITS.resize}
@@ -153,8 +229,6 @@ const USAGE = `usage: deno task demo [options]
   --mean M         mean of the 0–255 samples, one number or r,g,b
                    (default ImageNet's: ${IMAGENET.mean})
   --std S          std, one number or r,g,b (default ImageNet's: ${IMAGENET.std})
-  --json           print the report as JSON
-  --help, -h       print this text
 Numbers are plain decimals (0.75, 224): no hex, exponent, sign +, spaces, NaN or Infinity.`;
 
 /**
@@ -203,6 +277,10 @@ const OPTION_KEYS = [
   "crop",
   "mean",
   "std",
+  "card",
+  "networks",
+  "data",
+  "invert",
   "json",
 ];
 
@@ -226,21 +304,83 @@ function checkChannelValues(flag: string, value: unknown): void {
   if (flag === "--std" && values.includes(0)) throw new UsageError(flag, value, "must not be 0");
 }
 
+/**
+ * The built-in networks' options need `model`, which `--onnx` excludes; the
+ * trained networks' need neither.
+ */
+function checkMode(options: DemoOptions): void {
+  const { model, onnx } = options;
+  if (model !== undefined && model !== "all" && model !== "mobilenet" && model !== "shufflenet") {
+    throw new UsageError("--model", model, "must be all, mobilenet or shufflenet");
+  }
+  if (onnx !== undefined && model !== undefined) {
+    throw new UsageError("--model", model, "does not apply to --onnx: the file fixes the network");
+  }
+  if (model === undefined) {
+    const shaping = (["alpha", "resolution", "groups", "scale", "weights"] as const)
+      .find((key) => options[key] !== undefined);
+    if (shaping !== undefined) {
+      throw new UsageError(
+        `--${shaping}`,
+        options[shaping],
+        onnx === undefined
+          ? "needs --model: it shapes the built-in networks"
+          : `does not apply to --onnx: the file ${
+            shaping === "weights" ? "holds the weights" : "fixes the network"
+          }`,
+      );
+    }
+  }
+  const { card, networks, data, invert, image } = options;
+  if (!Array.isArray(networks) || networks.some((name) => typeof name !== "string" || !name)) {
+    throw new UsageError("--network", networks, "must be a list of network names");
+  }
+  const trained = [
+    ["--card", card],
+    ["--network", networks.length > 0 ? networks : undefined],
+    ["--data", data],
+    ["--invert", invert],
+  ] as const;
+  for (const [flag, value] of trained) {
+    if (value !== undefined && (model !== undefined || onnx !== undefined)) {
+      throw new UsageError(
+        flag,
+        value,
+        `applies to the trained Fashion-MNIST networks, not with ${
+          onnx === undefined ? "--model" : "--onnx"
+        }`,
+      );
+    }
+  }
+  for (const [flag, path] of [["--card", card], ["--data", data]] as const) {
+    if (path !== undefined && (typeof path !== "string" || path === "")) {
+      throw new UsageError(flag, path, "must be a path");
+    }
+  }
+  const twice = networks.find((name, i) => networks.indexOf(name) !== i);
+  if (twice !== undefined) throw new UsageError("--network", twice, "is named twice");
+  if (invert !== undefined) {
+    if (!INVERSIONS.includes(invert)) {
+      throw new UsageError("--invert", invert, `must be one of ${INVERSIONS.join(", ")}`);
+    }
+    if (image === undefined) throw new UsageError("--invert", invert, "needs --image");
+  }
+}
+
 /** Checks every option's type and range; `parseDemoArgs` and `runDemo` both run it. */
 function checkDemoOptions(options: DemoOptions): DemoOptions {
   validateOptions("options", options, OPTION_KEYS, UsageError);
   if (options === undefined) throw new UsageError("options", options, "are required");
+  checkMode(options);
   const { model, alpha, resolution, groups, scale, backends, runs, weights, image, json } = options;
   const { onnx, input, expected, resize, crop } = options;
-  if (model !== "all" && model !== "mobilenet" && model !== "shufflenet") {
-    throw new UsageError("--model", model, "must be all, mobilenet or shufflenet");
-  }
-  if (typeof alpha !== "number" || !(alpha > 0 && alpha <= LIMITS.alpha)) {
+  if (alpha !== undefined && (typeof alpha !== "number" || !(alpha > 0 && alpha <= LIMITS.alpha))) {
     throw new UsageError("--alpha", alpha, `must be above 0 and at most ${LIMITS.alpha}`);
   }
   if (
-    !Number.isInteger(resolution) || resolution % 32 !== 0 || resolution < 32 ||
-    resolution > LIMITS.resolution
+    resolution !== undefined &&
+    (!Number.isInteger(resolution) || resolution % 32 !== 0 || resolution < 32 ||
+      resolution > LIMITS.resolution)
   ) {
     throw new UsageError(
       "--resolution",
@@ -248,10 +388,10 @@ function checkDemoOptions(options: DemoOptions): DemoOptions {
       `must be a multiple of 32 from 32 to ${LIMITS.resolution}`,
     );
   }
-  if (!SHUFFLENET_GROUPS.includes(groups as ShuffleNetGroups)) {
+  if (groups !== undefined && !SHUFFLENET_GROUPS.includes(groups as ShuffleNetGroups)) {
     throw new UsageError("--groups", groups, `must be one of ${SHUFFLENET_GROUPS.join(", ")}`);
   }
-  if (!SHUFFLENET_SCALES.includes(scale as ShuffleNetScale)) {
+  if (scale !== undefined && !SHUFFLENET_SCALES.includes(scale as ShuffleNetScale)) {
     throw new UsageError("--scale", scale, `must be one of ${SHUFFLENET_SCALES.join(", ")}`);
   }
   if (!Array.isArray(backends) || backends.some((name) => typeof name !== "string")) {
@@ -281,12 +421,6 @@ function checkDemoOptions(options: DemoOptions): DemoOptions {
     if (shaping !== undefined) {
       throw new UsageError(IMAGE_FLAGS[shaping], options[shaping], "needs --onnx");
     }
-  } else if (weights !== undefined) {
-    throw new UsageError(
-      "--weights",
-      weights,
-      "does not apply to --onnx: the file holds the weights",
-    );
   }
   if (weights !== undefined && model === "all") {
     throw new UsageError("--weights", weights, "needs --model mobilenet or --model shufflenet");
@@ -320,20 +454,28 @@ function checkDemoOptions(options: DemoOptions): DemoOptions {
  * decimals within the demo's ranges (`--alpha` in (0, 2], `--resolution` a
  * multiple of 32 up to 1024, `--groups` and `--scale` from ShuffleNet's
  * tables, `--runs` 1 to 10,000, `--resize` 1 to 4096, `--crop` 1 to 1024,
- * `--mean` and `--std` one decimal or three, `r,g,b`). `--onnx` excludes the
- * built-in networks' flags (`--model`, `--alpha`, `--resolution`,
- * `--groups`, `--scale`, `--weights`); `--input`, `--expected`, `--resize`,
- * `--crop`, `--mean` and `--std` need it; `--input` excludes `--image` and
- * the flags that shape an image. Throws {@link UsageError} naming the flag
- * and its value, or (field `arguments`) for an unknown flag or `args` that is
- * not an array of strings.
+ * `--mean` and `--std` one decimal or three, `r,g,b`). The flags choose the
+ * networks: `--onnx` an ONNX file; else any of the built-in networks' flags
+ * (`--model`, `--alpha`, `--resolution`, `--groups`, `--scale`,
+ * `--weights`) those networks, `--model` defaulting to `all`; else the
+ * trained Fashion-MNIST networks, whose flags (`--card`, `--network`,
+ * `--data`, `--invert`, which needs `--image`) the other two exclude.
+ * `--onnx` excludes the built-in networks' flags; `--input`, `--expected`,
+ * `--resize`, `--crop`, `--mean` and `--std` need it; `--input` excludes
+ * `--image` and the flags that shape an image. Throws {@link UsageError}
+ * naming the flag and its value, or (field `arguments`) for an unknown flag
+ * or `args` that is not an array of strings.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseDemoArgs, UsageError } from "./demo.ts";
+ * const trained = parseDemoArgs(["--image", "shoe.png", "--invert", "yes"]);
+ * assert(trained.model === undefined && trained.onnx === undefined && trained.invert === "yes");
  * const options = parseDemoArgs(["--model", "shufflenet", "--groups", "8", "--runs", "3"]);
  * assert(options.model === "shufflenet" && options.groups === 8 && options.runs === 3);
+ * assert.equal(parseDemoArgs(["--alpha", "0.5"]).model, "all");
+ * assert.throws(() => parseDemoArgs(["--model", "all", "--network", "mobilenet_v1_0.25_32"]), UsageError);
  * const onnx = parseDemoArgs(["--onnx", "m.onnx", "--resize", "256", "--mean", "0.5,127.5,255"]);
  * assert.deepEqual([onnx.onnx, onnx.resize, onnx.mean], ["m.onnx", 256, [0.5, 127.5, 255]]);
  * assert.throws(() => parseDemoArgs(["--onnx", "m.onnx", "--alpha", "0.5"]), UsageError);
@@ -367,6 +509,10 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
         crop: { type: "string" },
         mean: { type: "string" },
         std: { type: "string" },
+        card: { type: "string" },
+        network: { type: "string", multiple: true, default: [] },
+        data: { type: "string" },
+        invert: { type: "string" },
         json: { type: "boolean", default: false },
       },
     }));
@@ -386,12 +532,15 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
   }
   const optional = <T>(value: string | undefined, parse: (value: string) => T) =>
     value === undefined ? undefined : parse(value);
+  const builtIn = values.onnx === undefined &&
+    [values.model, values.alpha, values.resolution, values.groups, values.scale, values.weights]
+      .some((value) => value !== undefined);
   return checkDemoOptions({
-    model: (values.model ?? "all") as DemoOptions["model"],
-    alpha: numberFlag("--alpha", values.alpha ?? "1"),
-    resolution: numberFlag("--resolution", values.resolution ?? "224"),
-    groups: numberFlag("--groups", values.groups ?? "3"),
-    scale: numberFlag("--scale", values.scale ?? "1"),
+    model: (values.model ?? (builtIn ? "all" : undefined)) as DemoOptions["model"],
+    alpha: optional(values.alpha, (value) => numberFlag("--alpha", value)),
+    resolution: optional(values.resolution, (value) => numberFlag("--resolution", value)),
+    groups: optional(values.groups, (value) => numberFlag("--groups", value)),
+    scale: optional(values.scale, (value) => numberFlag("--scale", value)),
     backends: values.backend.split(",").map((name) => name.trim()).filter((name) => name),
     runs: numberFlag("--runs", values.runs),
     weights: values.weights,
@@ -403,19 +552,27 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
     crop: optional(values.crop, (value) => numberFlag("--crop", value)),
     mean: optional(values.mean, (value) => channelFlag("--mean", value)),
     std: optional(values.std, (value) => channelFlag("--std", value)),
+    card: values.card,
+    networks: values.network,
+    data: values.data,
+    invert: values.invert as Inversion | undefined,
     json: values.json,
   });
 }
 
 /** Per-backend timing and output of one model. */
 export interface BackendRun {
+  /** The backend's registered name. */
   readonly backend: string;
   /** Compile (prepare every kernel, allocate buffers). */
   readonly compileMs: number;
   /** The first run, downloaded. */
   readonly firstRunMs: number;
+  /** The median of the timed runs (each upload excluded, download included). */
   readonly medianMs: number;
+  /** Their 90th percentile. */
   readonly p90Ms: number;
+  /** How many runs were timed: `--runs`. */
   readonly runs: number;
   /** Top-5 classes by logit: index, softmax probability, and label when the weights have them. */
   readonly top5: readonly { index: number; probability: number; label?: string }[];
@@ -429,11 +586,17 @@ export interface BackendRun {
 
 /** What the demo found for one model. */
 export interface ModelReport {
+  /** The network's name, or the `--onnx` file. */
   readonly name: string;
+  /** Where the weights came from, in words. */
   readonly weights: string;
+  /** What the timed input is and how it was preprocessed, in words. */
   readonly input: string;
+  /** Multiply-adds of one inference, as `summary` counts them. */
   readonly multiplyAdds: number;
+  /** Parameters, BatchNorm folded. */
   readonly parameters: number;
+  /** Bytes of the activation buffers `planBuffers` allocates. */
   readonly plannedActivationBytes: number;
   /** The paper's figures for this configuration, when it reports any. */
   readonly paper?: {
@@ -442,6 +605,7 @@ export interface ModelReport {
     parametersM?: number;
     countsClassifier: boolean;
   };
+  /** One per backend that started, in `BACKEND_NAMES` order. */
   readonly backends: readonly BackendRun[];
 }
 
@@ -449,28 +613,104 @@ export interface ModelReport {
 export interface DemoReport {
   /**
    * One layer as a standard vs a depthwise-separable convolution, and 1×1
-   * without vs with groups; empty for `--onnx`, whose file is no such example.
+   * without vs with groups; only with `--model`: an ONNX file or a trained
+   * network is no such example.
    */
   readonly factorizationCosts: readonly {
     label: string;
     multiplyAdds: number;
     parameters: number;
   }[];
+  /** One per network, in the order they ran. */
   readonly models: readonly ModelReport[];
   /** Backends that could not be used here, with the reason. */
   readonly skipped: readonly { backend: string; reason: string }[];
+  /** What the trained Fashion-MNIST networks answered; absent with `--model` or `--onnx`. */
+  readonly trained?: TrainedReport;
+}
+
+/** One trained network's answer for one image. */
+export interface TrainedPrediction {
+  /** The network's name in the card. */
+  readonly model: string;
+  /** The class with the largest logit (the first of equal ones, as torch's `argmax`). */
+  readonly index: number;
+  /** Its name, from the card. */
+  readonly label: string;
+  /** Its softmax probability, 0 to 1. */
+  readonly probability: number;
+  /** Torch's class for a committed sample, from the card's predictions file. */
+  readonly torch?: number;
+}
+
+/** An image the trained networks classified: a committed sample, or `--image`. */
+export interface ClassifiedImage {
+  /** A sample's file name in the samples directory, or `--image` as given. */
+  readonly file: string;
+  /** The decoded image's width, in pixels. */
+  readonly width: number;
+  /** The decoded image's height, in pixels. */
+  readonly height: number;
+  /** The mean of its 28×28 gray border, before any inversion. */
+  readonly borderMean: number;
+  /** Whether its gray values were inverted (255 − v). */
+  readonly inverted: boolean;
+  /** A sample's index in the test set. */
+  readonly testIndex?: number;
+  /** A sample's true class. */
+  readonly trueIndex?: number;
+  /** Its name. */
+  readonly trueLabel?: string;
+  /** One per network, in the report's order. */
+  readonly predictions: readonly TrainedPrediction[];
+}
+
+/** One trained network's score. */
+export interface TrainedAccuracy {
+  /** The network's name in the card. */
+  readonly model: string;
+  /** Fraction of the images whose class is the true one. */
+  readonly accuracy: number;
+  /** The same for torch's classes (the card's predictions file), on the same images. */
+  readonly torchAccuracy: number;
+  /** Fraction of the images on which our class is torch's. */
+  readonly agreement: number;
+}
+
+/** The trained networks' part of the report. */
+export interface TrainedReport {
+  /** The card the networks came from. */
+  readonly card: string;
+  /** The backend that classified the images and scored the networks: the first that started. */
+  readonly backend: string;
+  /** The samples directory, or `"--image"`. */
+  readonly imagesFrom: string;
+  /** The gray images' side, the card's: 28 for Fashion-MNIST. */
+  readonly side: number;
+  /** The images shown: each committed sample, or the one `--image`. */
+  readonly images: readonly ClassifiedImage[];
+  /** The networks' accuracy, on the test set or on the samples. */
+  readonly accuracy: {
+    /** `"test set"`, or `"samples"` when the test set could not be read. */
+    readonly on: "test set" | "samples";
+    /** The test set's image file, or the samples directory. */
+    readonly source: string;
+    readonly images: number;
+    /** Why not the test set: the error reading it. */
+    readonly testSetMissing?: string;
+    readonly models: readonly TrainedAccuracy[];
+  };
 }
 
 function buildModels(options: DemoOptions): Model[] {
+  const { alpha = 1, resolution = 224, groups = 3, scale = 1 } = options;
   const models: Model[] = [];
-  if (options.model !== "shufflenet") {
-    models.push(mobilenetV1({ alpha: options.alpha, resolution: options.resolution }));
-  }
+  if (options.model !== "shufflenet") models.push(mobilenetV1({ alpha, resolution }));
   if (options.model !== "mobilenet") {
     models.push(shufflenetV1({
-      groups: options.groups as ShuffleNetGroups,
-      scale: options.scale as ShuffleNetScale,
-      resolution: options.resolution,
+      groups: groups as ShuffleNetGroups,
+      scale: scale as ShuffleNetScale,
+      resolution,
     }));
   }
   return models;
@@ -726,6 +966,399 @@ async function onnxNetwork(options: DemoOptions): Promise<DemoNetwork> {
   };
 }
 
+// ---- The trained Fashion-MNIST networks ----
+
+/** `--invert auto` inverts an image whose border averages above this: a light background. */
+const LIGHT_BORDER = 127.5;
+
+/** An image as the Fashion-MNIST networks take it, before the card's padding and normalization. */
+export interface FashionImage {
+  /** `side · side` 8-bit gray values, row-major, after any inversion. */
+  readonly pixels: Uint8Array;
+  /** The mean of the outermost ring of gray pixels, before any inversion. */
+  readonly borderMean: number;
+  /** Whether the gray values were inverted (255 − v). */
+  readonly inverted: boolean;
+}
+
+/**
+ * A decoded image → the `side`×`side` 8-bit gray image a Fashion-MNIST
+ * network's card preprocesses, exactly:
+ *
+ * 1. resized to `side`×`side` by `imageToInput` of `@mobileops/image`, each
+ *    of R, G, B on its own: bilinear, half-pixel centres, no antialiasing
+ *    (torch's `interpolate(…, align_corners=False)`), the aspect ratio not
+ *    kept, computed in float64 and stored as float32;
+ * 2. gray by ITU-R BT.601 luma, `(299 R + 587 G + 114 B) / 1000` (PIL's
+ *    `convert("L")` weights), in float64, rounded to the nearest integer,
+ *    halves up. A gray image (R = G = B) keeps its values exactly, so a
+ *    28×28 gray PNG — a committed sample — comes out as its bytes;
+ * 3. inverted (255 − v) with `invert` `yes`, or with `auto` (the default)
+ *    when the outermost ring of pixels averages above 127.5: Fashion-MNIST's
+ *    objects are light on a black background (no test image's ring averages
+ *    above 95), a product photo's background is usually light.
+ *
+ * A resize that shrinks more than 2× per side reads only 2×2 pixels per
+ * output pixel, so fine detail aliases: an image cropped close to its
+ * object classifies best. Throws `InvalidArgumentError` for an `image` that
+ * is not an `RgbImage`, a `side` that is not a positive integer (as
+ * `imageToInput` does), or another `invert` (field `invert`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toFashionImage } from "./demo.ts";
+ * // 3×3 white with a black centre: a light border, so `auto` inverts it.
+ * const data = new Uint8Array(27).fill(255).fill(0, 12, 15);
+ * const shown = toFashionImage({ width: 3, height: 3, data }, 3);
+ * assert(shown.inverted && shown.borderMean === 255);
+ * assert.deepEqual([...shown.pixels], [0, 0, 0, 0, 255, 0, 0, 0, 0]);
+ * const red = toFashionImage({ width: 1, height: 1, data: new Uint8Array([255, 0, 0]) }, 1, "no");
+ * assert.deepEqual([...red.pixels], [76]); // 299 · 255 / 1000 = 76.245
+ * ```
+ */
+export function toFashionImage(
+  image: RgbImage,
+  side: number,
+  invert: Inversion = "auto",
+): FashionImage {
+  if (!INVERSIONS.includes(invert)) {
+    throw new InvalidArgumentError("invert", invert, `must be one of ${INVERSIONS.join(", ")}`);
+  }
+  const rgb = imageToInput(image, side, { mean: 0, std: 1 });
+  const pixels = new Uint8Array(side * side);
+  let border = 0;
+  for (let p = 0; p < pixels.length; p++) {
+    pixels[p] = Math.round((299 * rgb[3 * p] + 587 * rgb[3 * p + 1] + 114 * rgb[3 * p + 2]) / 1000);
+    const [y, x] = [Math.floor(p / side), p % side];
+    if (y === 0 || x === 0 || y === side - 1 || x === side - 1) border += pixels[p];
+  }
+  const borderMean = border / (side === 1 ? 1 : 4 * side - 4);
+  const inverted = invert === "yes" || (invert === "auto" && borderMean > LIGHT_BORDER);
+  if (inverted) pixels.forEach((v, p) => pixels[p] = 255 - v);
+  return { pixels, borderMean, inverted };
+}
+
+/** An image for the trained networks: a committed sample or `--image`. */
+interface TrainedImage {
+  /** As the report shows it: a sample's file name, `--image` as given. */
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fashion: FashionImage;
+  readonly sample?: Sample;
+}
+
+/** A network of the card: timed as any other, and classifying the images. */
+interface TrainedNetwork extends DemoNetwork {
+  readonly loaded: LoadedModel;
+}
+
+/** The trained networks and what they classify. */
+interface TrainedSetup {
+  /** The card, as the report shows it. */
+  readonly card: string;
+  readonly networks: readonly TrainedNetwork[];
+  /** The gray images' side. */
+  readonly side: number;
+  /** What the report shows: the samples, or `--image`. */
+  readonly images: readonly TrainedImage[];
+  /** The committed samples: the accuracy's images when the test set cannot be read. */
+  readonly samples: readonly TrainedImage[];
+}
+
+/** `path` relative to the working directory when it is below it, as one would type it. */
+function shownPath(path: string): string {
+  const below = relative(Deno.cwd(), path);
+  return below === "" || below.startsWith("..") ? path : below;
+}
+
+/** The card's networks `names` names; by default its first MobileNet and ShuffleNet without ablation. */
+function chooseNetworks(
+  entries: readonly CardModel[],
+  names: readonly string[],
+  card: string,
+): CardModel[] {
+  if (names.length > 0) {
+    return names.map((name) => {
+      const entry = entries.find((candidate) => candidate.name === name);
+      if (entry === undefined) {
+        throw new UsageError(
+          "--network",
+          name,
+          `is not in ${card}; it has ${entries.map((e) => e.name).join(", ")}`,
+        );
+      }
+      return entry;
+    });
+  }
+  const chosen = (["mobilenet_v1", "shufflenet_v1"] as const).flatMap((architecture) =>
+    entries.find((entry) => entry.architecture === architecture && entry.ablation === "none") ??
+      []
+  );
+  if (chosen.length === 0) {
+    throw new CardError(
+      "models",
+      entries.map((entry) => entry.name),
+      "has no network without ablation: name one with --network",
+    );
+  }
+  return chosen;
+}
+
+/** The card's preprocessing in words, after the 8-bit gray image. */
+function preprocessingText(spec: Preprocessing): string {
+  const [top, left, bottom, right] = spec.pad;
+  const rows = spec.image[0] * spec.replicate + top + bottom;
+  const columns = spec.image[1] * spec.replicate + left + right;
+  return `${spec.image.join("×")} gray${
+    spec.replicate > 1 ? `, each pixel repeated ${spec.replicate}×${spec.replicate}` : ""
+  }, padded with ${spec.padValue} (top, left, bottom, right: ${spec.pad.join(", ")}) to ` +
+    `${rows}×${columns}, (v − ${spec.mean}) / ${spec.std}, ${spec.channels} channels`;
+}
+
+/** What a network is fed for an image: the card's preprocessing, in the graph's layout. */
+function networkInput(model: LoadedModel, pixels: Uint8Array): Float32Array {
+  return model.onnx.toGraphInput(preprocess(pixels, model.entry.preprocessing));
+}
+
+async function readTrainedImage(
+  path: string,
+  file: string,
+  side: number,
+  invert: Inversion,
+  sample?: Sample,
+): Promise<TrainedImage> {
+  const image = decodeImage(await Deno.readFile(path));
+  const fashion = toFashionImage(image, side, invert);
+  return { file, width: image.width, height: image.height, fashion, sample };
+}
+
+/**
+ * The default mode: the card's networks (checked by `loadModel`: SHA-256,
+ * structure, cost, torch's predictions), the committed samples, and
+ * `--image`.
+ */
+async function trainedSetup(options: DemoOptions): Promise<TrainedSetup> {
+  const card = options.card ?? DEFAULT_CARD;
+  if (!existsSync(card)) {
+    throw new CardError(
+      "--card",
+      card,
+      "does not exist: `deno task train` trains the networks and writes it " +
+        "(tools/train/README.md); `--model all` runs the random-weight ImageNet-size networks",
+    );
+  }
+  const entries = readCard(card);
+  const loaded = chooseNetworks(entries, options.networks, card)
+    .map((entry) => loadModel(entry, dirname(card), `models[${entries.indexOf(entry)}]`));
+  // Every network shown takes the same gray image: the first one's size, square (--image is).
+  const side = loaded[0].entry.preprocessing.image[0];
+  for (const { entry, field } of loaded) {
+    const [height, width] = entry.preprocessing.image;
+    if (height !== side || width !== side) {
+      throw new CardError(
+        `${field}.preprocessing.image`,
+        entry.preprocessing.image,
+        `must be square and ${side}×${side}, as for every network shown`,
+      );
+    }
+  }
+  const samples = await Promise.all(
+    readSamples().map((sample, i) => {
+      for (const { entry, field } of loaded) {
+        if (entry.classes[sample.label] !== sample.className) {
+          throw new SamplesError(
+            `samples[${i}].className`,
+            sample.className,
+            `is not class ${sample.label} of ${field}, ${
+              JSON.stringify(entry.classes[sample.label])
+            }`,
+          );
+        }
+        if (sample.testIndex >= entry.torch.testImages) {
+          throw new SamplesError(
+            `samples[${i}].testIndex`,
+            sample.testIndex,
+            `must be below ${field}'s ${entry.torch.testImages} test images`,
+          );
+        }
+      }
+      return readTrainedImage(join(SAMPLES_DIR, sample.file), sample.file, side, "auto", sample);
+    }),
+  );
+  const images = options.image === undefined
+    ? samples
+    : [await readTrainedImage(options.image, options.image, side, options.invert ?? "auto")];
+  const [first] = images;
+  const label = first.sample === undefined
+    ? `${first.file} ${first.width}×${first.height}, gray${
+      first.fashion.inverted ? " inverted" : ""
+    }`
+    : `${first.file} (test image ${first.sample.testIndex}, ${first.sample.className})`;
+  const shownCard = shownPath(card);
+  return {
+    card: shownCard,
+    networks: loaded.map((model) => ({
+      name: model.entry.name,
+      weights: `trained here on Fashion-MNIST by tools/train (${shownCard}, ${model.field}); ` +
+        `torch's test accuracy ${percent(model.entry.torch.testAccuracy)}`,
+      graph: model.onnx.graph,
+      input: networkInput(model, first.fashion.pixels),
+      inputLabel: `${label}: ${preprocessingText(model.entry.preprocessing)}`,
+      labels: model.entry.classes,
+      compile: (backend) => model.onnx.compile(backend),
+      logits: (output) => model.onnx.fromGraphOutput(output),
+      loaded: model,
+    })),
+    side,
+    images,
+    samples,
+  };
+}
+
+/**
+ * The test set is classified in batches of this many images: it divides the
+ * 10,000 test images, and runs about twice the images per second of batch 1
+ * on wasm here.
+ */
+const TEST_BATCH = 100;
+
+function score(
+  model: string,
+  ours: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  torch: ArrayLike<number>,
+): TrainedAccuracy {
+  let [correct, torchCorrect, agree] = [0, 0, 0];
+  for (let i = 0; i < ours.length; i++) {
+    correct += ours[i] === truth[i] ? 1 : 0;
+    torchCorrect += torch[i] === truth[i] ? 1 : 0;
+    agree += ours[i] === torch[i] ? 1 : 0;
+  }
+  const n = ours.length;
+  return { model, accuracy: correct / n, torchAccuracy: torchCorrect / n, agreement: agree / n };
+}
+
+/** Each network's class for every test image, on `backend`; batched when the batch is dynamic. */
+async function classifyTestSet(
+  model: LoadedModel,
+  test: TestSet,
+  backend: Backend,
+): Promise<Uint8Array> {
+  const { entry, field, bytes, onnx } = model;
+  if (test.count !== entry.torch.testImages) {
+    throw new CardError(
+      `${field}.torch.testImages`,
+      entry.torch.testImages,
+      `the test set has ${test.count} images`,
+    );
+  }
+  const pixels = test.height * test.width;
+  const inputs = (i: number) =>
+    preprocess(test.images.subarray(i * pixels, (i + 1) * pixels), entry.preprocessing);
+  const [batch, channels, height, width] = entry.inputShape;
+  const size = batch === "batch" ? TEST_BATCH : 1;
+  const whole = test.count - test.count % size;
+  const classes = new Uint8Array(test.count);
+  if (whole > 0) {
+    const batched = size === 1
+      ? onnx
+      : loadOnnx(bytes, { inputShape: [size, channels, height, width] });
+    classes.set((await classify(batched, backend, inputs, whole)).classes);
+  }
+  if (whole < test.count) {
+    const rest = await classify(onnx, backend, (i) => inputs(whole + i), test.count - whole);
+    classes.set(rest.classes, whole);
+  }
+  return classes;
+}
+
+/**
+ * Classifies the images (and the samples) with every network on `backend`,
+ * and scores the networks on the test set in `data` — or, when it cannot be
+ * read, on the committed samples, saying why.
+ */
+async function classifyTrained(
+  setup: TrainedSetup,
+  backend: Backend,
+  data: string,
+  tick: (line: string) => void,
+): Promise<TrainedReport> {
+  const all = setup.images === setup.samples ? setup.samples : [...setup.images, ...setup.samples];
+  const answers = new Map<TrainedImage, TrainedPrediction[]>(all.map((image) => [image, []]));
+  for (const { loaded } of setup.networks) {
+    const { entry, onnx, predictions } = loaded;
+    tick(`${entry.name} on ${backend.name}: classifying ${all.length} images`);
+    using compiled = await onnx.compile(backend);
+    for (const image of all) {
+      using tensor = backend.upload(
+        networkInput(loaded, image.fashion.pixels),
+        onnx.input.graphShape,
+      );
+      const [best] = top5(
+        onnx.fromGraphOutput(await compiled.run(tensor).download()),
+        entry.classes,
+      );
+      answers.get(image)!.push({
+        model: entry.name,
+        index: best.index,
+        label: best.label!,
+        probability: best.probability,
+        ...(image.sample === undefined ? {} : { torch: predictions[image.sample.testIndex] }),
+      });
+    }
+  }
+  let accuracy: TrainedReport["accuracy"];
+  try {
+    const test = readTestSet(data);
+    const models: TrainedAccuracy[] = [];
+    for (const { loaded } of setup.networks) {
+      tick(`${loaded.entry.name} on ${backend.name}: the ${test.count} test images`);
+      const ours = await classifyTestSet(loaded, test, backend);
+      models.push(score(loaded.entry.name, ours, test.labels, loaded.predictions));
+    }
+    accuracy = { on: "test set", source: test.source, images: test.count, models };
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    const { samples } = setup;
+    accuracy = {
+      on: "samples",
+      source: shownPath(SAMPLES_DIR),
+      images: samples.length,
+      testSetMissing: `${error.name}: ${error.message}`,
+      models: setup.networks.map(({ loaded }, n) =>
+        score(
+          loaded.entry.name,
+          samples.map((sample) => answers.get(sample)![n].index),
+          samples.map((sample) => sample.sample!.label),
+          samples.map((sample) => loaded.predictions[sample.sample!.testIndex]),
+        )
+      ),
+    };
+  }
+  return {
+    card: setup.card,
+    backend: backend.name,
+    imagesFrom: setup.images === setup.samples ? shownPath(SAMPLES_DIR) : "--image",
+    side: setup.side,
+    images: setup.images.map((image) => ({
+      file: image.file,
+      width: image.width,
+      height: image.height,
+      borderMean: image.fashion.borderMean,
+      inverted: image.fashion.inverted,
+      ...(image.sample === undefined ? {} : {
+        testIndex: image.sample.testIndex,
+        trueIndex: image.sample.label,
+        trueLabel: image.sample.className,
+      }),
+      predictions: answers.get(image)!,
+    })),
+    accuracy,
+  };
+}
+
 function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
 }
@@ -819,12 +1452,21 @@ async function measure(
 export type ProgressSink = (line: string) => void;
 
 /**
- * Builds the models — or loads the `--onnx` file — runs them on every
- * selected backend that starts, and returns the report. Progress lines go to
- * `progress` whenever a step has taken more than a second since the last
- * line. Checks `options` as {@link parseDemoArgs} does ({@link UsageError});
- * an image beyond `MAX_IMAGE_PIXELS` is refused from its header before it is
- * decoded (`ImageDecodeError`).
+ * Loads the trained networks — or builds the built-in ones, or loads the
+ * `--onnx` file — runs them on every selected backend that starts, and
+ * returns the report. Progress lines go to `progress` whenever a step has
+ * taken more than a second since the last line. Checks `options` as
+ * {@link parseDemoArgs} does ({@link UsageError}); an image beyond
+ * `MAX_IMAGE_PIXELS` is refused from its header before it is decoded
+ * (`ImageDecodeError`).
+ *
+ * With neither `model` nor `onnx`, the card's networks (`loadModel` of
+ * tools/evaluate.ts checks each file's SHA-256, structure and cost) classify
+ * the committed samples, or `image` ({@link toFashionImage}, then the card's
+ * preprocessing), on the first backend that started; they are scored there
+ * on the test set in `data` (batches of 100 where the batch is dynamic), or
+ * on the samples when it cannot be read; and they are timed on every backend
+ * on the first image.
  *
  * With `onnx`, the file's input fixes the crop (its height and width); a
  * dynamic input takes batch 1, 3 channels and `crop` (else `resize`) as its
@@ -836,7 +1478,14 @@ export type ProgressSink = (line: string) => void;
  * compared in ONNX's layout (`fromGraphOutput`).
  *
  * @throws {UsageError} Bad options, an unknown backend, a `crop` the file
- *   contradicts, a dynamic height and width with neither `crop` nor `resize`.
+ *   contradicts, a dynamic height and width with neither `crop` nor `resize`,
+ *   a `--network` the card does not have.
+ * @throws {CardError} A card that is missing (field `--card`), malformed, or
+ *   that its files do not match.
+ * @throws {SamplesError} A malformed samples.json, or one whose classes are
+ *   not the card's.
+ * @throws {BackendUnavailableError} No backend started, for the trained
+ *   networks: nothing could classify the images.
  * @throws {OnnxError} A malformed or truncated file (or `.pb`), and whatever
  *   else `loadOnnx` refuses; `OnnxUnsupportedError` lists every node it
  *   cannot import.
@@ -849,6 +1498,11 @@ export type ProgressSink = (line: string) => void;
  * import assert from "node:assert/strict";
  * import { fileURLToPath } from "node:url";
  * import { parseDemoArgs, runDemo } from "./demo.ts";
+ * const card = fileURLToPath(new URL("./tools/train/testdata/card.json", import.meta.url));
+ * const trained = await runDemo(parseDemoArgs(["--card", card, "--data", "/nonexistent", "--runs", "1", "--backend", "js"]));
+ * const bag = trained.trained!.images[8];
+ * assert(bag.trueLabel === "Bag" && bag.predictions[0].label === "Bag");
+ * assert(trained.trained!.accuracy.on === "samples"); // no test set in /nonexistent
  * const report = await runDemo(
  *   parseDemoArgs(["--model", "shufflenet", "--scale", "0.25", "--resolution", "32", "--runs", "1", "--backend", "js"]),
  * );
@@ -866,9 +1520,11 @@ export async function runDemo(
   if (typeof progress !== "function") {
     throw new InvalidArgumentError("progress", progress, "must be a function of one line");
   }
-  const networks = options.onnx === undefined
-    ? await builtInNetworks(options)
-    : [await onnxNetwork(options)];
+  let trained: TrainedSetup | undefined;
+  let networks: readonly DemoNetwork[];
+  if (options.onnx !== undefined) networks = [await onnxNetwork(options)];
+  else if (options.model !== undefined) networks = await builtInNetworks(options);
+  else networks = (trained = await trainedSetup(options)).networks;
 
   const unknown = options.backends.filter((name) => !isBackendName(name));
   if (unknown.length > 0) {
@@ -890,18 +1546,34 @@ export async function runDemo(
       skipped.push({ backend: name, reason: unavailableReason(error) });
     }
   }
+  if (trained !== undefined && backends.length === 0) {
+    // Nothing to classify the images on: the report would have no answer at all.
+    throw new BackendUnavailableError(
+      selected.join(","),
+      skipped.map(({ backend, reason }) => `${backend}: ${reason}`).join("; "),
+    );
+  }
 
   const tick = progressReporter(progress);
   const reports: ModelReport[] = [];
+  let answers: TrainedReport | undefined;
   try {
     for (const network of networks) {
       reports.push(await measure(network, backends, options.runs, tick));
+    }
+    if (trained !== undefined) {
+      answers = await classifyTrained(
+        trained,
+        backends[0],
+        options.data ?? FASHION_MNIST_DIR,
+        tick,
+      );
     }
   } finally {
     for (const backend of backends) backend.dispose();
   }
   return {
-    factorizationCosts: options.onnx === undefined
+    factorizationCosts: options.model !== undefined
       ? factorizationCosts().map(({ label, multiplyAdds, parameters }) => ({
         label,
         multiplyAdds,
@@ -910,7 +1582,93 @@ export async function runDemo(
       : [],
     models: reports,
     skipped,
+    ...(answers === undefined ? {} : { trained: answers }),
   };
+}
+
+/** Rows as columns two spaces apart, each as wide as its widest cell; `right` columns right-aligned. */
+function aligned(rows: readonly string[][], right: readonly number[] = []): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  return rows.map((row) =>
+    row.map((cell, c) => right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))
+      .join("  ").trimEnd()
+  );
+}
+
+/** The trained networks' sections: what they are and cost, their answers, their accuracy. */
+function formatTrained(trained: TrainedReport, models: readonly ModelReport[]): string[] {
+  const count = (value: number) => value.toLocaleString("en-US");
+  const [first] = models;
+  const lines = [
+    "== Networks trained here on Fashion-MNIST ==",
+    "Trained in this repository (tools/train) on Fashion-MNIST's training set, " +
+    `${trained.side}×${trained.side} gray photos`,
+    "of 10 kinds of clothing: they know those 10 classes and nothing else.",
+    `card: ${trained.card}`,
+    "",
+    ...aligned([
+      ["network", "mult-adds", "params", ""],
+      ...models.map((model) => [
+        model.name,
+        count(model.multiplyAdds),
+        count(model.parameters),
+        model === first ? "" : `${(model.multiplyAdds / first.multiplyAdds).toFixed(2)}× the ` +
+          `mult-adds, ${
+            (model.parameters / first.parameters).toFixed(2)
+          }× the params of ${first.name}`,
+      ]),
+    ], [1, 2]),
+    "",
+  ];
+  if (trained.imagesFrom === "--image") {
+    const [image] = trained.images;
+    lines.push(
+      `== ${image.file}, on ${trained.backend} ==`,
+      `${image.width}×${image.height}, resized to ${trained.side}×${trained.side} (bilinear), gray ` +
+        "(299 R + 587 G + 114 B) / 1000 rounded; " +
+        `${image.inverted ? "inverted" : "not inverted"}: its border averages ` +
+        `${image.borderMean.toFixed(1)} (auto inverts above 127.5: Fashion-MNIST's objects are ` +
+        "light on black)",
+    );
+  } else {
+    lines.push(
+      `== The committed samples, the first test image of each class (${trained.imagesFrom}), ` +
+        `on ${trained.backend} ==`,
+    );
+  }
+  lines.push(...aligned([
+    ["image", "true class", ...models.map((model) => model.name)],
+    ...trained.images.map((image) => [
+      image.file,
+      image.trueLabel ?? "?",
+      ...image.predictions.map((p) =>
+        `${p.label} ${(100 * p.probability).toFixed(1)} %` +
+        (image.trueIndex !== undefined && p.index !== image.trueIndex ? " ✗" : "")
+      ),
+    ]),
+  ]));
+  const { accuracy } = trained;
+  lines.push(
+    "",
+    accuracy.on === "test set"
+      ? `== Accuracy on the test set: the ${
+        count(accuracy.images)
+      } images of ${accuracy.source}, ` +
+        `on ${trained.backend} ==`
+      : `== Accuracy on the ${accuracy.images} committed samples only: the test set could not ` +
+        "be read ==",
+    ...(accuracy.testSetMissing === undefined ? [] : [accuracy.testSetMissing]),
+    ...aligned(
+      accuracy.models.map((row) => [
+        row.model,
+        percent(row.accuracy),
+        `torch ${percent(row.torchAccuracy)}`,
+        `the same class as torch on ${percent(row.agreement)} of them`,
+      ]),
+      [1, 2],
+    ),
+  );
+  return lines;
 }
 
 /**
@@ -941,8 +1699,9 @@ export function formatDemoReport(report: DemoReport): string {
   }
   const lines: string[] = [];
   const ms = (value: number) => `${value.toFixed(1)} ms`;
-  lines.push("== Cost model (ours vs the papers) ==");
-  for (const model of report.models) {
+  if (report.trained !== undefined) lines.push(...formatTrained(report.trained, report.models));
+  else lines.push("== Cost model (ours vs the papers) ==");
+  for (const model of report.trained === undefined ? report.models : []) {
     const paper = model.paper;
     const reported = paper === undefined
       ? "no paper figure for this configuration"

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encode as encodePng } from "npm:fast-png@8.0.0";
 import onnxProto from "npm:onnx-proto@8.0.1";
@@ -15,11 +17,20 @@ import { decodeOnnxTensor, loadOnnx, OnnxError, OnnxUnsupportedError } from "@mo
 import { type CraftModel, craftModel } from "./packages/onnx/_craft.ts";
 import { networkReference } from "./packages/onnx/_tolerance.ts";
 import {
+  CardError,
+  DEFAULT_CARD,
+  FASHION_MNIST_DIR,
+  loadCard,
+  readTestSet,
+} from "./tools/evaluate.ts";
+import { readSamples, SAMPLES_DIR } from "./tools/train/samples.ts";
+import {
   type DemoReport,
   formatDemoReport,
   main,
   parseDemoArgs,
   runDemo,
+  toFashionImage,
   UsageError,
 } from "./demo.ts";
 
@@ -580,7 +591,7 @@ Deno.test("demo --onnx flags: parsed strictly, and only where they apply", async
     [options.onnx, options.image, options.resize, options.crop, options.mean, options.std],
     ["m.onnx", "a.png", 256, 224, [1, 2.5, 3], 4],
   );
-  assert.equal(options.model, "all");
+  assert.equal(options.model, undefined);
   const onnx = ["--onnx", "m.onnx"];
   const refused: [string[], string, unknown][] = [
     [[...onnx, "--model", "mobilenet"], "--model", "mobilenet"],
@@ -632,4 +643,272 @@ Deno.test("demo --onnx flags: parsed strictly, and only where they apply", async
       (e: unknown) => e instanceof UsageError && e.field === field,
     );
   }
+});
+
+// ---- the trained Fashion-MNIST networks (the default) ----
+
+/** The smoke card (MobileNet v1 α = 0.1, tools/train/README.md): the trained mode without the real card. */
+const SMOKE_CARD = fileURLToPath(new URL("./tools/train/testdata/card.json", import.meta.url));
+/** The smoke card, js only, no test set: the committed samples score the network. */
+const SMOKE = ["--card", SMOKE_CARD, "--backend", "js", "--data", "/nonexistent"];
+const hasTestSet = existsSync(join(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz"));
+
+Deno.test("demo (trained): the smoke network classifies the committed samples as torch does", async () => {
+  const report = await jsonReport(SMOKE);
+  const trained = report.trained!;
+  assert.deepEqual(report.factorizationCosts, []);
+  assert.deepEqual(report.models.map((model) => model.name), ["mobilenet_v1_0.1_32"]);
+  assert.match(report.models[0].weights, /^trained here on Fashion-MNIST by tools\/train /);
+  assert.match(
+    report.models[0].input,
+    /^0-t-shirt-top\.png \(test image 19, T-shirt\/top\): 28×28/,
+  );
+  assert.deepEqual([trained.backend, trained.side], ["js", 28]);
+  const samples = readSamples();
+  assert.deepEqual(trained.images.map((image) => image.file), samples.map((s) => s.file));
+  const [{ predictions: torch }] = loadCard(SMOKE_CARD);
+  for (const [i, image] of trained.images.entries()) {
+    const sample = samples[i];
+    assert.deepEqual(
+      [image.testIndex, image.trueIndex, image.trueLabel, image.inverted, image.width],
+      [sample.testIndex, sample.label, sample.className, false, 28],
+    );
+    const [prediction] = image.predictions;
+    assert.equal(prediction.torch, torch[sample.testIndex]);
+    assert.equal(prediction.index, prediction.torch, `${image.file}: ours is torch's class`);
+    assert.ok(prediction.probability > 0.1 && prediction.probability <= 1);
+  }
+  // Without the test set, the samples score the network, and the report says so.
+  const { accuracy } = trained;
+  assert.deepEqual([accuracy.on, accuracy.images, accuracy.models[0].agreement], [
+    "samples",
+    10,
+    1,
+  ]);
+  assert.match(accuracy.testSetMissing!, /^DatasetError: data = "\/nonexistent": has no /);
+  const text = formatDemoReport(report);
+  assert.match(text, /^== Networks trained here on Fashion-MNIST ==\n/);
+  assert.match(text, /they know those 10 classes and nothing else/);
+  assert.match(text, /\n9-ankle-boot\.png +Ankle boot +\S/);
+  assert.match(
+    text,
+    /== Accuracy on the 10 committed samples only: the test set could not be read/,
+  );
+  assert.match(text, /\njs +first run .* median .* p90 /);
+  assert.doesNotMatch(text, /Cost model|One layer, three ways/);
+});
+
+Deno.test("demo (trained): --image on each committed sample gives the sample's answer", async () => {
+  const report = await runDemo(parseDemoArgs([...SMOKE, "--runs", "1"]));
+  for (const [i, sample] of readSamples().entries()) {
+    const path = join(SAMPLES_DIR, sample.file);
+    const one = await runDemo(parseDemoArgs([...SMOKE, "--runs", "1", "--image", path]));
+    const [image] = one.trained!.images;
+    assert.equal(one.trained!.imagesFrom, "--image");
+    assert.deepEqual([image.file, image.inverted, image.trueLabel], [path, false, undefined]);
+    const [ours, sampled] = [image, report.trained!.images[i]].map((x) => x.predictions[0]);
+    assert.deepEqual(
+      [ours.index, ours.probability, ours.torch],
+      [sampled.index, sampled.probability, undefined],
+    );
+    // The timed input is the image too: its top-5 starts with the same class.
+    assert.equal(one.models[0].backends[0].top5[0].index, image.predictions[0].index);
+  }
+});
+
+/** A committed sample enlarged 3× (each pixel 3×3) and inverted, as RGB: a light-background photo. */
+function lightPhoto(pixels: Uint8Array): Uint8Array {
+  const side = 84;
+  const rgb = new Uint8Array(side * side * 3);
+  for (let p = 0; p < side * side; p++) {
+    const v = 255 - pixels[Math.floor(p / side / 3) * 28 + Math.floor((p % side) / 3)];
+    rgb.set([v, v, v], 3 * p);
+  }
+  return encodePng({ width: side, height: side, data: rgb, channels: 3 });
+}
+
+Deno.test("demo (trained): a light-background photo is inverted by --invert auto, not by no", async () => {
+  const [sample] = readSamples().filter((s) => s.className === "Bag");
+  const pixels = toFashionImage(decodeImage(Deno.readFileSync(join(SAMPLES_DIR, sample.file))), 28)
+    .pixels;
+  const photo = lightPhoto(pixels);
+  // Bilinear 84 → 28 reads each 3×3 block's centre exactly, so inverting gives the sample back.
+  const back = toFashionImage(decodeImage(photo), 28);
+  assert.ok(back.inverted && back.borderMean > 127.5);
+  assert.deepEqual(back.pixels, pixels);
+  await withFiles({ "bag.png": photo }, async (paths) => {
+    const report = await jsonReport([...SMOKE, "--image", paths["bag.png"]]);
+    const [image] = report.trained!.images;
+    assert.deepEqual([image.width, image.inverted, image.predictions[0].label], [84, true, "Bag"]);
+    assert.match(
+      formatDemoReport(report),
+      /84×84, resized to 28×28 \(bilinear\), gray .*; inverted: /,
+    );
+    const kept = await jsonReport([...SMOKE, "--image", paths["bag.png"], "--invert", "no"]);
+    assert.equal(kept.trained!.images[0].inverted, false);
+  });
+});
+
+Deno.test("toFashionImage: BT.601 luma rounded once, gray kept exactly, inversion", () => {
+  const pixel = (rgb: number[], invert: "yes" | "no") =>
+    toFashionImage({ width: 1, height: 1, data: new Uint8Array(rgb) }, 1, invert).pixels[0];
+  // (299 R + 587 G + 114 B) / 1000: 76.245, 149.685, 29.07, 77 exactly.
+  const colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [77, 77, 77]];
+  assert.deepEqual(colours.map((rgb) => pixel(rgb, "no")), [76, 150, 29, 77]);
+  assert.equal(pixel([77, 77, 77], "yes"), 178);
+  // Every 8-bit gray value survives, as a committed sample's pixels must.
+  const ramp = new Uint8Array(256 * 3).map((_, i) => Math.floor(i / 3));
+  const gray = toFashionImage({ width: 16, height: 16, data: ramp }, 16, "no");
+  assert.deepEqual([...gray.pixels], Array.from({ length: 256 }, (_, i) => i));
+  const black = { width: 2, height: 2, data: new Uint8Array(12) };
+  assert.throws(
+    () => toFashionImage(black, 2, "maybe" as never),
+    (e: unknown) => e instanceof InvalidArgumentError && e.field === "invert",
+  );
+  assert.throws(() => toFashionImage(black, 0), InvalidArgumentError);
+});
+
+Deno.test("demo (trained) flags: where they apply, and the card's names", async () => {
+  const trained = parseDemoArgs(["--network", "a", "--network", "b", "--data", "d", "--card", "c"]);
+  assert.deepEqual(
+    [trained.model, trained.networks, trained.data, trained.card, trained.invert],
+    [undefined, ["a", "b"], "d", "c", undefined],
+  );
+  assert.equal(parseDemoArgs(["--scale", "0.5"]).model, "all", "a built-in flag selects them");
+  const refused: [string[], string, unknown][] = [
+    [["--model", "all", "--card", "c"], "--card", "c"],
+    [["--alpha", "0.5", "--network", "n"], "--network", ["n"]],
+    [["--onnx", "m.onnx", "--data", "d"], "--data", "d"],
+    [["--onnx", "m.onnx", "--invert", "yes", "--image", "a.png"], "--invert", "yes"],
+    [["--invert", "yes"], "--invert", "yes"],
+    [["--invert", "maybe", "--image", "a.png"], "--invert", "maybe"],
+    [["--network", "a", "--network", "a"], "--network", "a"],
+    [["--network", ""], "--network", [""]],
+    [["--card", ""], "--card", ""],
+    [["--data", ""], "--data", ""],
+  ];
+  for (const [args, field, value] of refused) {
+    assert.throws(() => parseDemoArgs(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `${args}: ${e}`);
+      assert.deepEqual([e.field, e.value], [field, value], args.join(" "));
+      return true;
+    });
+  }
+  const options = parseDemoArgs(SMOKE);
+  for (
+    const [value, field] of [
+      [{ ...options, alpha: 0.5 }, "--alpha"],
+      [{ ...options, weights: "w" }, "--weights"],
+      [{ ...options, networks: "n" }, "--network"],
+      [{ ...options, onnx: "m.onnx" }, "--card"],
+    ] as const
+  ) {
+    await assert.rejects(
+      runDemo(value as never),
+      (e: unknown) => e instanceof UsageError && e.field === field,
+    );
+  }
+  await assert.rejects(
+    runDemo(parseDemoArgs([...SMOKE, "--network", "shufflenet_v1_0.5x_g3_32"])),
+    (e: unknown) =>
+      e instanceof UsageError && e.field === "--network" &&
+      /it has mobilenet_v1_0\.1_32$/.test(e.message),
+  );
+  const [code, , err] = await capture(["--card", "/nonexistent/card.json"]);
+  assert.equal(code, 1);
+  assert.match(err.at(-1)!, /^CardError: --card = "\/nonexistent\/card\.json": does not exist: /);
+  await assert.rejects(
+    runDemo(parseDemoArgs(["--card", "/nonexistent/card.json"])),
+    (e: unknown) => e instanceof CardError && e.field === "--card",
+  );
+});
+
+Deno.test("demo (trained): by default the card's first MobileNet and first ShuffleNet without ablation", async () => {
+  const card = JSON.parse(Deno.readTextFileSync(SMOKE_CARD));
+  const [smoke] = card.models;
+  const files = ["file", "predictions"].map((key) => join(dirname(SMOKE_CARD), smoke[key]));
+  const models = ["first", "second"].map((name) => ({ ...smoke, name }));
+  await withFiles({
+    "card.json": new TextEncoder().encode(JSON.stringify({ ...card, models })),
+    [smoke.file]: Deno.readFileSync(files[0]),
+    [smoke.predictions]: Deno.readFileSync(files[1]),
+  }, async (paths) => {
+    const args = ["--card", paths["card.json"], "--backend", "js", "--data", "/nonexistent"];
+    const chosen = await jsonReport(args);
+    assert.deepEqual(chosen.models.map((model) => model.name), ["first"], "no ShuffleNet here");
+    const named = await jsonReport([...args, "--network", "second", "--network", "first"]);
+    assert.deepEqual(named.models.map((model) => model.name), ["second", "first"]);
+    assert.deepEqual(
+      named.trained!.images[0].predictions.map((p) => p.model),
+      ["second", "first"],
+    );
+    assert.match(
+      formatDemoReport(named),
+      /\nfirst +222,323 +37,941 +1\.00× the mult-adds, 1\.00× /,
+    );
+  });
+});
+
+Deno.test({
+  name:
+    "demo (trained) on the test set: the smoke network scores torch's accuracy (needs dataset-fashion-mnist)",
+  ignore: !hasTestSet,
+  async fn() {
+    const report = await jsonReport(["--card", SMOKE_CARD, "--backend", "wasm"]);
+    const { accuracy } = report.trained!;
+    assert.deepEqual([accuracy.on, accuracy.images], ["test set", 10_000]);
+    assert.equal(accuracy.source, join(FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz"));
+    const [row] = accuracy.models;
+    const [{ entry }] = loadCard(SMOKE_CARD);
+    assert.equal(row.torchAccuracy, entry.torch.testAccuracy);
+    assert.ok(row.agreement >= 0.999, `agreement ${row.agreement}`);
+    assert.ok(Math.abs(row.accuracy - row.torchAccuracy) <= 0.001);
+    assert.match(
+      formatDemoReport(report),
+      /== Accuracy on the test set: the 10,000 images of .*t10k-images-idx3-ubyte\.gz, on \w+ ==/,
+    );
+  },
+});
+
+Deno.test({
+  name: "demo with no flags: the committed MobileNet 0.25 and ShuffleNet g = 3 classify the " +
+    "samples as torch does (ignored until models/pretrained/fashion-mnist/card.json exists)",
+  ignore: !existsSync(DEFAULT_CARD),
+  async fn() {
+    const report = await jsonReport([]);
+    assert.deepEqual(
+      report.models.map((model) => model.name),
+      ["mobilenet_v1_0.25_32", "shufflenet_v1_0.5x_g3_32"],
+    );
+    const trained = report.trained!;
+    for (const image of trained.images) {
+      for (const prediction of image.predictions) {
+        assert.equal(prediction.index, prediction.torch, `${prediction.model} on ${image.file}`);
+      }
+    }
+    const cards = loadCard(DEFAULT_CARD, report.models.map((model) => model.name));
+    for (const [i, row] of trained.accuracy.models.entries()) {
+      assert.equal(trained.accuracy.on, hasTestSet ? "test set" : "samples");
+      assert.ok(row.agreement >= 0.999, `${row.model}: agreement ${row.agreement}`);
+      if (hasTestSet) assert.equal(row.torchAccuracy, cards[i].entry.torch.testAccuracy);
+    }
+    assert.match(formatDemoReport(report), /^== Networks trained here on Fashion-MNIST ==/);
+  },
+});
+
+Deno.test({
+  name: "the committed samples are the first test image of each class, byte for byte " +
+    "(needs dataset-fashion-mnist)",
+  ignore: !hasTestSet,
+  fn() {
+    const test = readTestSet();
+    for (const sample of readSamples()) {
+      const image = decodeImage(Deno.readFileSync(join(SAMPLES_DIR, sample.file)));
+      const { pixels } = toFashionImage(image, 28);
+      const index = sample.testIndex;
+      assert.deepEqual(pixels, test.images.slice(index * 784, (index + 1) * 784), sample.file);
+      assert.equal(test.labels[index], sample.label);
+      assert.equal(test.labels.indexOf(sample.label), index, "the first of its class");
+    }
+  },
 });

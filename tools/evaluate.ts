@@ -695,7 +695,22 @@ function cardPath(options: EvaluateOptions): string {
   return file === undefined ? DEFAULT_CARD : join(dirname(file), "card.json");
 }
 
-function readCardJson(path: string): CardModel[] {
+/**
+ * Reads the card at `path` and {@link parseCard}s it, without touching the
+ * files it lists ({@link loadModel} checks those). Throws {@link CardError}
+ * (field `card`) when the file cannot be read as JSON, and as `parseCard`
+ * does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CardError, readCard } from "./evaluate.ts";
+ * const [entry] = readCard(new URL("./train/testdata/card.json", import.meta.url).pathname);
+ * assert.deepEqual([entry.name, entry.classes.length], ["mobilenet_v1_0.1_32", 10]);
+ * assert.throws(() => readCard("/nonexistent/card.json"), CardError);
+ * ```
+ */
+export function readCard(path: string): CardModel[] {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
@@ -842,7 +857,7 @@ export function loadModel(entry: CardModel, directory: string, field = "model"):
  */
 export function loadCard(path: string, names: readonly string[] = []): LoadedModel[] {
   const directory = dirname(path);
-  const all = readCardJson(path);
+  const all = readCard(path);
   return selectModels(all, names, directory)
     .map((entry) => loadModel(entry, directory, `models[${all.indexOf(entry)}]`));
 }
@@ -857,10 +872,22 @@ function argmax(logits: Float32Array, offset: number, length: number): number {
 /**
  * Runs `onnx` (its batch `B` = `onnx.input.shape[0]`) over `count` images in
  * groups of `B` and returns each image's class and the seconds spent in
- * upload, run and download. One untimed warm-up run first, so that V8 has
- * compiled the kernels.
+ * upload, run and download. `inputs(i)` is image `i`'s NCHW input, one
+ * batch entry. One untimed warm-up run first, so that V8 has compiled the
+ * kernels. Only whole batches run: the last `count % B` classes stay 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createBackend } from "@mobileops/registry";
+ * import { classify, loadCard } from "./evaluate.ts";
+ * const [model] = loadCard(new URL("./train/testdata/card.json", import.meta.url).pathname);
+ * using backend = await createBackend("js");
+ * const { classes, seconds } = await classify(model.onnx, backend, () => new Float32Array(3 * 32 * 32), 2);
+ * assert(classes.length === 2 && classes[0] === classes[1] && seconds > 0);
+ * ```
  */
-async function classify(
+export async function classify(
   onnx: OnnxModel,
   backend: Backend,
   inputs: (index: number) => Float32Array,
@@ -1001,7 +1028,17 @@ export async function evaluate(
   return rows;
 }
 
-function percent(fraction: number): string {
+/**
+ * A fraction as a percentage with two decimals, as the tables print it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { percent } from "./evaluate.ts";
+ * assert.equal(percent(0.8812), "88.12 %");
+ * ```
+ */
+export function percent(fraction: number): string {
   return `${(100 * fraction).toFixed(2)} %`;
 }
 
