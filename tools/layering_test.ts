@@ -15,6 +15,7 @@ const PACKAGES = [
   "packages/registry",
   "backends/js",
   "backends/wasm",
+  "backends/webgpu",
   "models",
 ];
 
@@ -28,10 +29,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   "packages/onnx/mod.ts": ["packages/onnx", "packages/graph", "packages/core"],
   "backends/js/mod.ts": ["backends/js", "packages/core"],
   "backends/wasm/mod.ts": ["backends/wasm", "packages/core"],
+  "backends/webgpu/mod.ts": ["backends/webgpu", "packages/core"],
   "packages/registry/mod.ts": [
     "packages/registry",
     "backends/js",
     "backends/wasm",
+    "backends/webgpu",
     "packages/core",
   ],
   "models/mod.ts": ["models", "packages/graph", "packages/core"],

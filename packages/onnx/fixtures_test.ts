@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { type Backend, descriptorKey } from "@mobileops/core";
 import type { ModelGraph } from "@mobileops/graph";
 import { mobilenetV1, shufflenetV1 } from "@mobileops/models";
-import { type BackendName, createBackend } from "@mobileops/registry";
+import { BACKEND_NAMES, backendUnavailable, createBackend } from "@mobileops/registry";
 import { decodeOnnxTensor, loadOnnx, type OnnxModel } from "./mod.ts";
 import { onnx } from "./proto.ts";
 import { networkReference, worstRatio } from "./_tolerance.ts";
@@ -76,8 +76,19 @@ Deno.test("shufflenet_v1: every Reshape → Transpose → Reshape becomes one ch
   }
 });
 
-for (const backendName of ["js", "wasm"] as const satisfies readonly BackendName[]) {
-  Deno.test(`fixtures on ${backendName}: the same kernel variants as the hand-built networks`, async () => {
+/** Backends that do not start here (no WebGPU adapter, say) are skipped, each with its reason. */
+const unavailable = new Map(
+  await Promise.all(
+    BACKEND_NAMES.map(async (name) => [name, await backendUnavailable(name)] as const),
+  ),
+);
+
+for (const backendName of BACKEND_NAMES) {
+  const ignore = unavailable.get(backendName) !== undefined;
+  Deno.test({
+    name: `fixtures on ${backendName}: the same kernel variants as the hand-built networks`,
+    ignore,
+  }, async () => {
     using backend = await createBackend(backendName, { wasm: { threads: 1 } });
     for (const network of Object.keys(NETWORKS) as Network[]) {
       const built = await variants(NETWORKS[network]().graph, backend);
@@ -89,7 +100,7 @@ for (const backendName of ["js", "wasm"] as const satisfies readonly BackendName
     }
   });
 
-  Deno.test(`fixtures on ${backendName}: logits match torch's`, async () => {
+  Deno.test({ name: `fixtures on ${backendName}: logits match torch's`, ignore }, async () => {
     using backend = await createBackend(backendName, { wasm: { threads: 1 } });
     for (const network of Object.keys(NETWORKS) as Network[]) {
       const input = decodeOnnxTensor(fixture(network, "input_0.pb")).data as Float32Array;

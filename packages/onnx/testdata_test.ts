@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError } from "@mobileops/core";
-import { type BackendName, createBackend } from "@mobileops/registry";
+import { BACKEND_NAMES, backendUnavailable, createBackend } from "@mobileops/registry";
 import {
   type CaseReference,
   caseReference,
@@ -83,10 +83,17 @@ function worst(results: { name: string; value: number }[]): string {
   return `${top.value.toPrecision(3)} (${top.name})`;
 }
 
-for (const backendName of ["js", "wasm"] as const satisfies readonly BackendName[]) {
+/** Backends that do not start here (no WebGPU adapter, say) are skipped, each with its reason. */
+const unavailable = new Map(
+  await Promise.all(
+    BACKEND_NAMES.map(async (name) => [name, await backendUnavailable(name)] as const),
+  ),
+);
+
+for (const backendName of BACKEND_NAMES) {
   Deno.test({
     name: `onnx test data: every in-scope case passes on ${backendName}`,
-    ignore: !available,
+    ignore: !available || unavailable.get(backendName) !== undefined,
     async fn() {
       using backend = await createBackend(backendName, { wasm: { threads: 1 } });
       const run = cases.filter((name) => !(name in SKIPS));

@@ -26,6 +26,7 @@ export {
   type BackendFailure,
   type BackendName,
   type BackendOptionsByName,
+  backendUnavailable,
   createBackend,
   type CreateBackendOptions,
   createConfiguredBackend,

@@ -15,6 +15,7 @@
 
 import { type Backend, BackendUnavailableError, InvalidArgumentError } from "@mobileops/core";
 import type { WasmBackendOptions } from "@mobileops/backend-wasm";
+import type { WebGpuBackendOptions } from "@mobileops/backend-webgpu";
 
 /** Each registered backend's options, by backend name. */
 export interface BackendOptionsByName {
@@ -22,6 +23,8 @@ export interface BackendOptionsByName {
   readonly js: Record<never, never>;
   /** `@mobileops/backend-wasm`'s options: threads, relaxed SIMD, memory limit. */
   readonly wasm: WasmBackendOptions;
+  /** `@mobileops/backend-webgpu`'s options: power preference, lower planning limits. */
+  readonly webgpu: WebGpuBackendOptions;
 }
 
 /** A registered backend's name. */
@@ -35,6 +38,9 @@ const FACTORIES: {
 } = {
   wasm: async (options) => (await import("@mobileops/backend-wasm")).createWasmBackend(options),
   js: async () => (await import("@mobileops/backend-js")).createJsBackend(),
+  // Last until it is measured on a real GPU: on a software adapter it is slower than wasm.
+  webgpu: async (options) =>
+    (await import("@mobileops/backend-webgpu")).createWebGpuBackend(options),
 };
 
 /**
@@ -45,7 +51,7 @@ const FACTORIES: {
  * ```ts
  * import assert from "node:assert/strict";
  * import { BACKEND_NAMES } from "@mobileops/registry";
- * assert.deepEqual(BACKEND_NAMES, ["wasm", "js"]);
+ * assert.deepEqual(BACKEND_NAMES, ["wasm", "js", "webgpu"]);
  * ```
  */
 export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(
@@ -128,6 +134,34 @@ export class NoBackendError extends BackendUnavailableError {
 
 function isBackendName(name: unknown): name is BackendName {
   return typeof name === "string" && Object.hasOwn(FACTORIES, name);
+}
+
+/**
+ * Whether backend `name` starts here: `undefined` when it does (the backend
+ * is created and disposed again), else the reason it does not — e.g. to grey
+ * out a choice in a user interface or to skip a backend's tests.
+ *
+ * @throws {InvalidArgumentError} `name` is not a registered backend, or its options are bad.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { backendUnavailable } from "@mobileops/registry";
+ * assert.equal(await backendUnavailable("js"), undefined);
+ * ```
+ */
+export async function backendUnavailable<N extends BackendName>(
+  name: N,
+  options?: BackendOptionsByName[N],
+): Promise<string | undefined> {
+  try {
+    const backend = await createBackend(name, { [name]: options } as CreateBackendOptions);
+    backend.dispose();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof NoBackendError)) throw error;
+    return error.failures[0].reason;
+  }
 }
 
 /**
