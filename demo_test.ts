@@ -14,6 +14,7 @@ import {
 import { InvalidArgumentError } from "@mobileops/core";
 import { SafetensorsError, saveSafetensors, shufflenetV1 } from "@mobileops/models";
 import { decodeOnnxTensor, loadOnnx, OnnxError, OnnxUnsupportedError } from "@mobileops/onnx";
+import { BACKEND_NAMES } from "@mobileops/registry";
 import { type CraftModel, craftModel } from "./packages/onnx/_craft.ts";
 import { networkReference } from "./packages/onnx/_tolerance.ts";
 import {
@@ -341,7 +342,11 @@ Deno.test("demo --onnx: the fixtures' logits match torch's on every backend, fed
     const [model] = report.models;
     assert.equal(model.name, file);
     assert.match(model.input, /input_0\.pb, fed as ONNX input "image" \[1, 3, 64, 64\]$/);
-    assert.equal(model.backends.length + report.skipped.length, 2, "wasm and js");
+    assert.equal(
+      model.backends.length + report.skipped.length,
+      BACKEND_NAMES.length,
+      "every registered backend ran or was skipped",
+    );
 
     const torch = decodeOnnxTensor(await Deno.readFile(output)).data as Float32Array;
     const torchTop5 = [...torch.keys()].sort((a, b) => torch[b] - torch[a]).slice(0, 5);
