@@ -791,10 +791,10 @@ function tableThreeSection(context: Context): Section {
     const [paperSmall, paperLarge] = [paperRow(small.shuffled), paperRow(large.shuffled)];
     const g = (x: typeof small) => x.shuffled.entry.options.groups;
     findings.push(
-      `**Does the shuffle help more as g grows?** It lowers the error by ${
-        points(-large.effect)
-      } at g = ${g(large)} against ${points(-small.effect)} at g = ${g(small)}: ` +
-        `${points(contrast)} more at the larger g` +
+      `**Does the shuffle help more as g grows?** Its effect on the error is ${
+        points(large.effect)
+      } at g = ${g(large)} against ${points(small.effect)} at g = ${g(small)}: ` +
+        `${points(contrast)} more help at the larger g` +
         (paperSmall && paperLarge
           ? `; in the paper (${paperLarge.scale}×), ${
             points(paperEffect(paperSmall) - paperEffect(paperLarge), 1)
