@@ -32,7 +32,7 @@ import {
   InvalidArgumentError,
   validateOptions,
 } from "@mobileops/core";
-import type { CompiledModel, ModelGraph } from "@mobileops/graph";
+import type { CompiledModel, ModelGraph, ModelProfile } from "@mobileops/graph";
 import {
   type ChannelValues,
   decodeImage,
@@ -168,6 +168,11 @@ export interface DemoOptions {
   readonly std?: ChannelValues;
   /** Print the report as JSON instead of text. */
   readonly json: boolean;
+  /**
+   * Backends whose per-layer profile (time, variant, GFLOP/s of one run) is
+   * reported; absent: `["webgpu"]`, timed by its GPU timestamps.
+   */
+  readonly profile?: readonly string[];
 }
 
 /**
@@ -214,6 +219,8 @@ The built-in ImageNet-size networks, 1000 classes, for speed runs (any of these 
 Every mode:
   --backend NAMES  comma-separated, from ${BACKEND_NAMES.join(",")} (default: every one available)
   --runs N         timed runs after warm-up, 1 to ${LIMITS.runs} (default 10)
+  --profile NAMES  per-layer profile (time, kernel variant, GFLOP/s) of one run on these
+                   backends, comma-separated, or all / none (default webgpu: GPU timestamps)
   --json           print the report as JSON
   --help, -h       print this text
 An ONNX file:
@@ -260,6 +267,13 @@ function numberFlag(flag: string, value: string): number {
   return Number(value);
 }
 
+/** `--profile`: `all`, `none`, or backend names separated by commas. */
+function profileFlag(value: string): string[] {
+  if (value === "all") return [...BACKEND_NAMES];
+  if (value === "none") return [];
+  return value.split(",").map((name) => name.trim()).filter((name) => name);
+}
+
 const OPTION_KEYS = [
   "model",
   "alpha",
@@ -282,6 +296,7 @@ const OPTION_KEYS = [
   "data",
   "invert",
   "json",
+  "profile",
 ];
 
 /** The flags that shape an image for `--onnx`, by option. */
@@ -446,6 +461,17 @@ function checkDemoOptions(options: DemoOptions): DemoOptions {
   if (options.mean !== undefined) checkChannelValues("--mean", options.mean);
   if (options.std !== undefined) checkChannelValues("--std", options.std);
   if (typeof json !== "boolean") throw new UsageError("--json", json, "must be a boolean");
+  const { profile } = options;
+  if (
+    profile !== undefined &&
+    (!Array.isArray(profile) || profile.some((name) => !isBackendName(name)))
+  ) {
+    throw new UsageError(
+      "--profile",
+      profile,
+      `must list backends from ${BACKEND_NAMES.join(", ")} (or be all / none)`,
+    );
+  }
   return options;
 }
 
@@ -514,6 +540,7 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
         data: { type: "string" },
         invert: { type: "string" },
         json: { type: "boolean", default: false },
+        profile: { type: "string" },
       },
     }));
   } catch (error) {
@@ -557,6 +584,7 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
     data: values.data,
     invert: values.invert as Inversion | undefined,
     json: values.json,
+    profile: optional(values.profile, profileFlag),
   });
 }
 
@@ -582,6 +610,8 @@ export interface BackendRun {
   readonly maxAbsDiffToExpected?: number;
   /** Whether the top-5 classes are the first backend's, in the same order. */
   readonly sameTop5AsFirst: boolean;
+  /** One more run, layer by layer, when `--profile` names this backend. */
+  readonly profile?: ModelProfile;
 }
 
 /** What the demo found for one model. */
@@ -1395,6 +1425,7 @@ async function measure(
   network: DemoNetwork,
   backends: readonly Backend[],
   runs: number,
+  profiled: readonly string[],
   tick: (line: string) => void,
 ): Promise<ModelReport> {
   const cost = summary(network);
@@ -1418,6 +1449,7 @@ async function measure(
       times.push(performance.now() - started);
     }
     times.sort((a, b) => a - b);
+    const profile = profiled.includes(backend.name) ? await compiled.profile(tensor) : undefined;
     firstLogits ??= logits;
     const best = top5(logits, network.labels);
     results.push({
@@ -1434,6 +1466,7 @@ async function measure(
         : { maxAbsDiffToExpected: maxAbsDiff(logits, network.expected) }),
       sameTop5AsFirst: results.length === 0 ||
         best.every((entry, i) => entry.index === results[0].top5[i].index),
+      ...(profile === undefined ? {} : { profile }),
     });
   }
   return {
@@ -1559,7 +1592,9 @@ export async function runDemo(
   let answers: TrainedReport | undefined;
   try {
     for (const network of networks) {
-      reports.push(await measure(network, backends, options.runs, tick));
+      reports.push(
+        await measure(network, backends, options.runs, options.profile ?? ["webgpu"], tick),
+      );
     }
     if (trained !== undefined) {
       answers = await classifyTrained(
@@ -1584,6 +1619,32 @@ export async function runDemo(
     skipped,
     ...(answers === undefined ? {} : { trained: answers }),
   };
+}
+
+const CLOCKS: Record<ModelProfile["clock"], string> = {
+  device: "GPU timestamps",
+  cpu: "CPU clock around each kernel",
+  enqueue: "time to record each kernel, not to run it: this adapter has no timestamp-query",
+};
+
+/** A per-layer table: node, variant, time, GFLOP/s, and a bar of the layer's share of the run. */
+function formatProfile(backend: string, profile: ModelProfile): string[] {
+  const longest = Math.max(...profile.layers.map((layer) => layer.ms));
+  const rows = profile.layers.map((layer) => [
+    layer.node,
+    layer.variant,
+    layer.ms.toFixed(3),
+    layer.multiplyAdds > 0 ? layer.gflops.toFixed(2) : "",
+    `${(100 * layer.ms / (profile.totalMs || 1)).toFixed(1)} %`,
+    "█".repeat(longest > 0 ? Math.round(20 * layer.ms / longest) : 0),
+  ]);
+  return [
+    `${backend} per layer, one run (${CLOCKS[profile.clock]}): ${profile.totalMs.toFixed(2)} ms`,
+    ...aligned([
+      ["  layer", "variant", "ms", "GFLOP/s", "share", ""],
+      ...rows.map(([node, ...rest]) => [`  ${node}`, ...rest]),
+    ], [2, 3, 4]),
+  ];
 }
 
 /** Rows as columns two spaces apart, each as wide as its widest cell; `right` columns right-aligned. */
@@ -1757,6 +1818,9 @@ export function formatDemoReport(report: DemoReport): string {
           ).join(", ")
         }`,
       );
+    }
+    for (const run of model.backends) {
+      if (run.profile !== undefined) lines.push(...formatProfile(run.backend, run.profile));
     }
     if (model.backends.length > 1) {
       const worst = Math.max(...model.backends.map((run) => run.maxAbsDiffToFirst));

@@ -917,3 +917,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test("demo --profile: one run per listed backend, layer by layer, in the report and text", async () => {
+  assert.deepEqual(parseDemoArgs(["--profile", "all"]).profile, [...BACKEND_NAMES]);
+  assert.deepEqual(parseDemoArgs(["--profile", "none"]).profile, []);
+  assert.equal(parseDemoArgs([]).profile, undefined);
+  assert.throws(
+    () => parseDemoArgs(["--profile", "js,tpu"]),
+    (e: unknown) => e instanceof UsageError && e.field === "--profile",
+  );
+  const report = await runDemo(parseDemoArgs([...SMALL, "--backend", "js", "--profile", "js"]));
+  const [model] = report.models;
+  const profile = model.backends[0].profile!;
+  const graph = shufflenetV1({ groups: 3, scale: 0.25, resolution: 64 }).graph;
+  assert.equal(profile.clock, "cpu");
+  assert.deepEqual(profile.layers.map((layer) => layer.node), graph.nodes.map((node) => node.name));
+  assert.equal(
+    profile.layers.reduce((sum, layer) => sum + layer.multiplyAdds, 0),
+    model.multiplyAdds,
+  );
+  const text = formatDemoReport(report);
+  assert.match(text, /js per layer, one run \(CPU clock around each kernel\): [\d.]+ ms/);
+  assert.match(text, /\n {2}conv1 +f32-conv-im2row-js +[\d.]+ +[\d.]+ +[\d.]+ %/);
+  // Absent --profile: webgpu only, so a js-only run has none.
+  const plain = await runDemo(parseDemoArgs([...SMALL, "--backend", "js"]));
+  assert.equal(plain.models[0].backends[0].profile, undefined);
+});

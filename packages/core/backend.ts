@@ -9,7 +9,7 @@
  */
 
 import { descriptorKey, type OpDescriptor, validateDescriptor } from "./descriptors.ts";
-import { BackendMismatchError, DisposedError, ShapeError } from "./errors.ts";
+import { BackendMismatchError, DisposedError, InvalidArgumentError, ShapeError } from "./errors.ts";
 import {
   inferGeometry,
   type OpGeometry,
@@ -82,8 +82,52 @@ export interface BackendImpl<S, K, C = undefined> {
   sync(): Promise<void>;
   /** Backend-specific memory figures. */
   memoryDetail?(): Record<string, number>;
+  /**
+   * A device-side clock (e.g. GPU timestamps) for {@link Backend.time};
+   * without one, core times each `run` on the CPU clock.
+   */
+  readonly timer?: RunTimer;
   /** Frees the backend itself; called once, after every tensor and kernel is released. */
   dispose(): void;
+}
+
+/**
+ * A backend's own clock for {@link Backend.time}: GPU timestamps around each
+ * run's work, where the device has them.
+ */
+export interface RunTimer {
+  /** Starts timing: every `run` from now until `stop` gets one duration. */
+  start(): void;
+  /**
+   * Ends timing; resolves, once the timed work has finished, to one duration
+   * in milliseconds per `run` since `start`, in call order (0 for a run that
+   * did no work on the device).
+   */
+  stop(): Promise<readonly number[]>;
+}
+
+/** One `run` measured by {@link Backend.time}. */
+export interface RunTiming {
+  /** The kernel's variant, e.g. `"f32-dwconv-3x3-js"`. */
+  readonly variant: string;
+  /** The kernel's descriptor key ({@link descriptorKey}). */
+  readonly key: string;
+  /** Duration in milliseconds, on {@link RunTimings.clock}. */
+  readonly ms: number;
+}
+
+/** What {@link Backend.time} measured. */
+export interface RunTimings {
+  /**
+   * Which clock: `"device"` is the backend's own (GPU timestamps: the work
+   * itself); `"cpu"` is the wall time of each `run` of a synchronous backend
+   * (the work itself); `"enqueue"` is the wall time of each `run` of an
+   * asynchronous backend without a device clock: the time to record the
+   * work, not to do it.
+   */
+  readonly clock: "device" | "cpu" | "enqueue";
+  /** One entry per `run` made by the timed work, in call order. */
+  readonly runs: readonly RunTiming[];
 }
 
 /** A prepared operator: descriptor plus weights packed for one backend. */
@@ -130,6 +174,17 @@ export interface Backend extends Disposable {
   run(kernel: Kernel, inputs: readonly Tensor[], output?: Tensor): Tensor;
   /** Resolves when every enqueued run has finished. */
   sync(): Promise<void>;
+  /**
+   * Calls `work` (which makes `run` calls on this backend) and resolves,
+   * once that work has finished, to the duration of each of its runs (see
+   * {@link RunTimings.clock} for what each clock measures). A run that
+   * throws is not timed.
+   *
+   * @throws {InvalidArgumentError} `work` is not a function (field `work`), or
+   *   another `time` of this backend has not resolved yet (field `time`).
+   * @throws {DisposedError} The backend was disposed.
+   */
+  time(work: () => void): Promise<RunTimings>;
   /** A snapshot of the tensors and kernels this backend holds now, and its peak tensor bytes. */
   memoryStats(): MemoryStats;
   /** Frees every tensor and kernel this backend still holds. Idempotent. */
@@ -184,6 +239,8 @@ class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
   #tensorBytes = 0;
   #peakTensorBytes = 0;
   #disposed = false;
+  /** The runs of the `time` in progress; the duration is filled in when the clock is the CPU's. */
+  #timed: { variant: string; key: string; ms: number }[] | undefined;
 
   constructor(impl: BackendImpl<S, K, C>) {
     this.#impl = impl;
@@ -333,8 +390,60 @@ class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
         throw new ShapeError("output", "an input tensor", "must not alias an input");
       }
     }
-    this.#impl.run(kernel.inner as K, storages, tensorState(result)!.storage as S, geometry);
+    const storage = tensorState(result)!.storage as S;
+    if (this.#timed === undefined) {
+      this.#impl.run(kernel.inner as K, storages, storage, geometry);
+    } else {
+      const start = performance.now();
+      this.#impl.run(kernel.inner as K, storages, storage, geometry);
+      this.#timed.push({
+        variant: kernel.variant,
+        key: kernel.key,
+        ms: performance.now() - start,
+      });
+    }
     return result;
+  }
+
+  async time(work: () => void): Promise<RunTimings> {
+    this.#alive();
+    if (typeof work !== "function") {
+      throw new InvalidArgumentError("work", work, "must be a function that makes runs");
+    }
+    if (this.#timed !== undefined) {
+      throw new InvalidArgumentError(
+        "time",
+        "in progress",
+        "must not be called again before the previous time() of this backend resolves",
+      );
+    }
+    const timer = this.#impl.timer;
+    const runs: { variant: string; key: string; ms: number }[] = [];
+    this.#timed = runs;
+    try {
+      timer?.start();
+      try {
+        work();
+      } catch (error) {
+        // The runs made before the failure are still on the device: end the timing quietly.
+        timer?.stop().catch(() => {});
+        throw error;
+      }
+      if (timer !== undefined) {
+        const durations = await timer.stop();
+        runs.forEach((run, i) => (run.ms = durations[i] ?? 0));
+      } else {
+        await this.#impl.sync();
+      }
+    } finally {
+      this.#timed = undefined;
+    }
+    const clock = timer !== undefined
+      ? "device"
+      : this.#impl.capabilities.asynchronous
+      ? "enqueue"
+      : "cpu";
+    return { clock, runs };
   }
 
   sync(): Promise<void> {

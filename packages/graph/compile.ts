@@ -12,12 +12,43 @@ import {
   DisposedError,
   InvalidArgumentError,
   type Kernel,
+  opCost,
+  type RunTimings,
   type Shape,
   ShapeError,
   Tensor,
 } from "@mobileops/core";
 import { withFieldPrefix } from "./errors.ts";
 import { analyzeGraph, GRAPH_INPUT, type ModelGraph, nodeField } from "./graph.ts";
+
+/** One node's share of a {@link CompiledModel.profile} run. */
+export interface LayerProfile {
+  /** The node's name. */
+  readonly node: string;
+  /** Its operator, e.g. `"conv2d"`. */
+  readonly op: string;
+  /** The kernel variant that ran it, e.g. `"f32-dwconv-wasmsimd"`. */
+  readonly variant: string;
+  /** Milliseconds, on the profile's clock. */
+  readonly ms: number;
+  /** Multiply-adds of the node, as `opCost` counts them (0 for pools, add, concat…). */
+  readonly multiplyAdds: number;
+  /**
+   * Achieved 10⁹ floating-point operations per second, counting a
+   * multiply-add as 2: `2 · multiplyAdds / (ms · 10⁶)`; 0 when either is 0.
+   */
+  readonly gflops: number;
+}
+
+/** What {@link CompiledModel.profile} measured: one entry per node, in graph order. */
+export interface ModelProfile {
+  /** The backend's clock (see core's `RunTimings.clock`): `"device"`, `"cpu"` or `"enqueue"`. */
+  readonly clock: RunTimings["clock"];
+  /** One entry per node, in graph order. */
+  readonly layers: readonly LayerProfile[];
+  /** The sum of the layers' times, in milliseconds. */
+  readonly totalMs: number;
+}
 
 /** Which reusable buffer each node writes, and the buffers' shapes. */
 export interface BufferPlan {
@@ -97,6 +128,17 @@ export interface CompiledModel extends Disposable {
    * @throws {DisposedError} `input`, the compiled model or its backend was disposed.
    */
   run(input: Tensor): Tensor;
+  /**
+   * Runs the graph once like {@link CompiledModel.run} and resolves, when
+   * it has finished, to each node's time, variant and achieved GFLOP/s,
+   * timed by the backend's `time` (GPU timestamps where the backend has a
+   * device clock, else the CPU clock around each kernel). The output tensor
+   * holds the result, as after `run`.
+   *
+   * @throws What {@link CompiledModel.run} throws, and what the backend's
+   *   `time` throws (another `time` in progress).
+   */
+  profile(input: Tensor): Promise<ModelProfile>;
   /** Frees the kernels and the activation buffers. Idempotent. */
   dispose(): void;
 }
@@ -161,6 +203,13 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
     release();
     throw error;
   }
+  const shapes = analyzeGraph(graph).shapes;
+  const multiplyAdds = graph.nodes.map((node) =>
+    opCost(
+      node.descriptor,
+      node.inputs.map((input) => input === GRAPH_INPUT ? graph.inputShape : shapes.get(input)!),
+    ).multiplyAdds
+  );
   const steps = graph.nodes.map((node, i) => ({
     node: nodeField(node.name),
     kernel: kernels[i],
@@ -195,6 +244,22 @@ export async function compileGraph(graph: ModelGraph, backend: Backend): Promise
         }
       }
       return output;
+    },
+    async profile(input: Tensor): Promise<ModelProfile> {
+      const timings = await backend.time(() => compiled.run(input));
+      const layers = timings.runs.map((run, i) => ({
+        node: graph.nodes[i].name,
+        op: graph.nodes[i].descriptor.op,
+        variant: run.variant,
+        ms: run.ms,
+        multiplyAdds: multiplyAdds[i],
+        gflops: run.ms > 0 ? 2 * multiplyAdds[i] / (run.ms * 1e6) : 0,
+      }));
+      return {
+        clock: timings.clock,
+        layers,
+        totalMs: layers.reduce((sum, layer) => sum + layer.ms, 0),
+      };
     },
     dispose() {
       if (disposed) return;

@@ -94,3 +94,51 @@ Deno.test("a compiled model rejects a wrongly shaped input and frees everything 
   compiled.dispose();
   assert.deepEqual([backend.memoryStats().tensors, backend.memoryStats().kernels], [1, 0]);
 });
+
+Deno.test("profile times every node once, counts its multiply-adds, and leaves the output", async () => {
+  const graph: ModelGraph = {
+    name: "dw-pool-fc",
+    inputShape: [1, 8, 8, 4],
+    nodes: [
+      {
+        name: "dw",
+        descriptor: depthwiseConv2d({ channels: 4, kernel: 3, padding: "same" }),
+        inputs: ["input"],
+        weights: { filter: new Float32Array(36).fill(0.5) },
+      },
+      { name: "pool", descriptor: globalAvgPool(), inputs: ["dw"] },
+      {
+        name: "fc",
+        descriptor: fullyConnected({ inFeatures: 4, outFeatures: 3 }),
+        inputs: ["pool"],
+        weights: { weights: new Float32Array(12).fill(1) },
+      },
+    ],
+    output: "fc",
+  };
+  using backend = await createBackend("js");
+  using compiled = await compileGraph(graph, backend);
+  using input = backend.upload(new Float32Array(256).map((_, i) => i % 7), graph.inputShape);
+  const output = compiled.run(input);
+  const expected = await output.download();
+  const profile = await compiled.profile(input);
+  assert.equal(profile.clock, "cpu");
+  assert.deepEqual(profile.layers.map((layer) => layer.node), ["dw", "pool", "fc"]);
+  assert.deepEqual(profile.layers.map((layer) => layer.op), [
+    "conv2d",
+    "globalAvgPool",
+    "fullyConnected",
+  ]);
+  assert.match(profile.layers[0].variant, /^f32-dwconv-3x3-js$/);
+  assert.ok(profile.layers.every((layer) => backend.variants.includes(layer.variant)));
+  // 8·8·4 outputs × 9 taps; 3 outputs × 4 inputs.
+  assert.deepEqual(profile.layers.map((layer) => layer.multiplyAdds), [2304, 0, 12]);
+  for (const layer of profile.layers) {
+    assert.ok(layer.ms >= 0);
+    const want = layer.ms > 0 ? 2 * layer.multiplyAdds / (layer.ms * 1e6) : 0;
+    assert.equal(layer.gflops, want);
+  }
+  assert.equal(profile.totalMs, profile.layers.reduce((sum, layer) => sum + layer.ms, 0));
+  assert.deepEqual(await output.download(), expected);
+  await assert.rejects(compiled.profile(backend.zeros([1, 8, 8, 3])), ShapeError);
+});

@@ -47,4 +47,11 @@ export {
   lastUses,
   type ModelGraph,
 } from "./graph.ts";
-export { type BufferPlan, type CompiledModel, compileGraph, planBuffers } from "./compile.ts";
+export {
+  type BufferPlan,
+  type CompiledModel,
+  compileGraph,
+  type LayerProfile,
+  type ModelProfile,
+  planBuffers,
+} from "./compile.ts";
