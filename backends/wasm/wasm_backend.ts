@@ -22,7 +22,7 @@ import type { Backend } from "@mobileops/core";
 import { type MemoryImport, relaxedSimdSupported, simdSupported } from "./assembler.ts";
 import { LinearMemory } from "./memory.ts";
 import { controlBytes, type KernelEntry } from "./control.ts";
-import { WorkerPool } from "./threads.ts";
+import { availableParallelism, threadsUnavailable, WorkerPool } from "./threads.ts";
 import {
   type CachedShape,
   MAX_CACHED_SHAPES,
@@ -36,7 +36,13 @@ import { WASM_VARIANTS } from "./variants.ts";
 export interface WasmBackendOptions {
   /**
    * Threads per kernel, the calling thread included: an integer from 1 to 256.
-   * Default `navigator.hardwareConcurrency` (at most 256).
+   * Default `navigator.hardwareConcurrency` (on Node.js 20, `os.availableParallelism()`;
+   * at most 256). Where threads cannot run — no `SharedArrayBuffer` (a page
+   * that is not cross-origin isolated), no Workers, or workers that fail to
+   * start (a Content-Security-Policy without `worker-src blob:`) — the backend
+   * runs on the calling thread alone, also when threads were asked for
+   * explicitly: the results are the same, only slower. Then
+   * `capabilities.threads` is 1 and `capabilities.threadsUnavailable` says why.
    */
   readonly threads?: number;
   /** Use `f32x4.relaxed_madd` (a boolean). Default: when `WebAssembly.validate` accepts it. */
@@ -71,7 +77,12 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
   #cachedModules = 0;
   #cachedModuleBytes = 0;
 
-  constructor(memory: LinearMemory, pool: WorkerPool | undefined, fused: boolean) {
+  constructor(
+    memory: LinearMemory,
+    pool: WorkerPool | undefined,
+    fused: boolean,
+    threadsUnavailable: string | undefined,
+  ) {
     this.memory = memory;
     this.#pool = pool;
     this.fused = fused;
@@ -86,6 +97,8 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
       relaxedSimd: fused,
       threads: 1 + (pool?.workers ?? 0),
       asynchronous: false,
+      // Why `threads` is 1 although more were asked for (or the default would be more).
+      ...(threadsUnavailable !== undefined && { threadsUnavailable }),
     } as const;
   }
 
@@ -226,7 +239,8 @@ class WasmBackendImpl implements BackendImpl<number, WasmKernel, WasmContext>, W
 
 /**
  * Creates the WebAssembly SIMD backend. With `threads: 1` no Worker is
- * started.
+ * started. It needs no permission and reads no file: workers start from
+ * source bundled into the package.
  *
  * @param options Optional; see {@link WasmBackendOptions} for each option's range.
  * @throws {InvalidArgumentError} `options` is not an object (`null`, an array,
@@ -287,8 +301,9 @@ export async function createWasmBackend(options?: WasmBackendOptions): Promise<B
   if (fused && !relaxedSimdSupported()) {
     throw new BackendUnavailableError("wasm", "this engine does not support relaxed SIMD");
   }
-  const threadCount = threads ??
-    Math.min(MAX_THREADS, Math.max(1, navigator.hardwareConcurrency ?? 1));
+  const wanted = threads ?? Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
+  let unavailable = wanted > 1 ? threadsUnavailable() : undefined;
+  const threadCount = unavailable === undefined ? wanted : 1;
   const maximumBytes = maximumMemoryBytes ?? DEFAULT_MAXIMUM_BYTES;
   const memory = new LinearMemory({
     shared: threadCount > 1,
@@ -298,7 +313,12 @@ export async function createWasmBackend(options?: WasmBackendOptions): Promise<B
   let pool: WorkerPool | undefined;
   if (threadCount > 1) {
     const control = memory.allocate(controlBytes(threadCount - 1));
-    pool = await WorkerPool.create(threadCount - 1, memory.memory, control);
+    try {
+      pool = await WorkerPool.create(threadCount - 1, memory.memory, control);
+    } catch (error) {
+      // The shared memory stays shared; kernels run on this thread alone, with the same results.
+      unavailable = (error as Error).message;
+    }
   }
-  return defineBackend(new WasmBackendImpl(memory, pool, fused));
+  return defineBackend(new WasmBackendImpl(memory, pool, fused, unavailable));
 }

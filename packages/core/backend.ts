@@ -31,6 +31,13 @@ export interface BackendCapabilities {
   readonly relaxedSimd: boolean;
   /** Threads a kernel may use. */
   readonly threads: number;
+  /**
+   * Why `threads` is 1 although more were asked for or the default would be
+   * more: no `SharedArrayBuffer` (e.g. a page that is not cross-origin
+   * isolated), no Worker API, or workers that failed to start. Absent
+   * otherwise.
+   */
+  readonly threadsUnavailable?: string;
   /** Whether `run` only enqueues work, so results are ready after `sync()` or `download()`. */
   readonly asynchronous: boolean;
 }
