@@ -1,0 +1,73 @@
+/**
+ * `deno task bundle`: builds `dist/mobileops.js` from `mobileops.ts` with
+ * `deno bundle` — one ES module with every runtime package and its npm
+ * dependencies inlined, no imports left, loadable by a browser page
+ * (`<script type="module">`), Node.js and Deno. `--out FILE` writes
+ * elsewhere.
+ *
+ * ```sh
+ * deno task bundle                 # dist/mobileops.js
+ * deno task bundle --out /tmp/m.js
+ * ```
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Where `deno task bundle` writes by default. */
+export const DEFAULT_BUNDLE = join(root, "dist", "mobileops.js");
+
+/**
+ * Bundles the workspace's runtime packages into `outFile` (its directory
+ * created) and resolves to its size in bytes.
+ *
+ * @throws {Error} `deno bundle` failed: its exit code and output.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pathToFileURL } from "node:url";
+ * import { buildBundle } from "./build.ts";
+ * const out = await Deno.makeTempFile({ suffix: ".js" });
+ * assert.ok((await buildBundle(out)) > 100_000);
+ * const { OP_NAMES } = await import(pathToFileURL(out).href);
+ * assert.ok(OP_NAMES.includes("conv2d"));
+ * await Deno.remove(out);
+ * ```
+ */
+export async function buildBundle(outFile: string): Promise<number> {
+  await Deno.mkdir(dirname(outFile), { recursive: true });
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--output",
+      outFile,
+      join(root, "tools", "bundle", "mobileops.ts"),
+    ],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno bundle failed (exit ${code}): ${new TextDecoder().decode(stderr)}`);
+  }
+  return (await Deno.stat(outFile)).size;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { out: { type: "string", default: DEFAULT_BUNDLE } },
+    strict: true,
+  });
+  const bytes = await buildBundle(values.out);
+  console.log(`${values.out}: ${(bytes / 1024).toFixed(0)} KiB`);
+}
