@@ -73,9 +73,17 @@ export interface ProgramSpec {
   /**
    * Those of `reads` declared `array<vec4f>`, read four values at a time by
    * `load4_<name>(i)` (`i` a multiple of 4; binding windows start at
-   * multiples of 64 values, so their offsets keep that). Default: none.
+   * multiples of 64 values, so their offsets keep that), and `"y"` for an
+   * output written the same way by `store4_y(i, v)`. Default: none.
    */
   readonly vec4?: readonly string[];
+  /**
+   * Values of the body's `override` declarations (kernel size, workgroup
+   * size…), set when the pipeline is created so the compiler sees them as
+   * constants. Part of the cache key: the backend adds them to `key`.
+   * Default: none.
+   */
+  readonly constants?: Readonly<Record<string, number>>;
   /** The program's own uniform fields, after the dispatch fields and offsets. */
   readonly fields: readonly UniformField[];
   /** Invocations per workgroup (the `@workgroup_size` in `body`). */

@@ -43,7 +43,10 @@ import type {
   WebGpuContext,
   WebGpuKernel,
 } from "./kernel.ts";
+import { readsShuffled } from "./kernels/conv.ts";
+import { type ChannelShuffleKernel, isChannelShuffle } from "./kernels/f32-channel-shuffle-wgsl.ts";
 import { programSource, uniformBytes, uniformFields } from "./kernels/wgsl.ts";
+import { GpuRunTimer } from "./timer.ts";
 import { WEBGPU_VARIANTS } from "./variants.ts";
 
 /** Limits the backend plans with, each overridable downwards (for tests of the split paths). */
@@ -72,9 +75,29 @@ export interface WebGpuBackendOptions {
    * own: `InvalidArgumentError` otherwise). Default: the device's.
    */
   readonly limits?: WebGpuLimits;
+  /**
+   * Whether a channel shuffle read by a depthwise convolution is folded
+   * into that convolution's reads instead of being copied (see
+   * docs/backends.md, "Channel shuffle: explicit or folded"). Default:
+   * {@link FOLD_CHANNEL_SHUFFLE}.
+   */
+  readonly foldChannelShuffle?: boolean;
 }
 
-const OPTION_KEYS = ["powerPreference", "limits"];
+const OPTION_KEYS = ["powerPreference", "limits", "foldChannelShuffle"];
+
+/**
+ * The default of `foldChannelShuffle`, chosen by measuring ShuffleNet v1
+ * (docs/backends.md, "Channel shuffle: explicit or folded").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FOLD_CHANNEL_SHUFFLE } from "./webgpu_backend.ts";
+ * assert.equal(typeof FOLD_CHANNEL_SHUFFLE, "boolean");
+ * ```
+ */
+export const FOLD_CHANNEL_SHUFFLE = true;
 const LIMIT_KEYS: readonly (keyof PlanningLimits)[] = [
   "maxStorageBufferBindingSize",
   "maxComputeWorkgroupsPerDimension",
@@ -135,6 +158,20 @@ interface BoundRun {
   readonly uses: readonly PooledBuffer[];
 }
 
+/**
+ * A channel shuffle that recorded nothing (folding): its output's buffer
+ * holds no values yet (or, detached, its source's values unshuffled).
+ * Readers that can permute their reads bind `source` instead; anything else
+ * materializes it (records the explicit shuffle) first.
+ */
+interface ShuffleView {
+  /** The shuffle's input. */
+  readonly source: GpuTensor;
+  /** The shuffle's kernel and geometry: what materializing records. */
+  readonly kernel: ChannelShuffleKernel;
+  readonly geometry: OpGeometry;
+}
+
 /** A storage binding of a step: the tensor or weight buffer, and the name errors give it. */
 interface StepBinding {
   readonly tensor: GpuTensor;
@@ -161,6 +198,10 @@ class WebGpuBackendImpl
   readonly variants = WEBGPU_VARIANTS;
   readonly context: WebGpuContext = this;
   readonly limits: PlanningLimits;
+  /** Whether channel shuffles are folded into their depthwise readers (read by those variants). */
+  readonly foldChannelShuffle: boolean;
+  /** Pending shuffle views, by the shuffle's output storage. */
+  readonly #views = new Map<GpuTensor, ShuffleView>();
   readonly #device: GPUDevice;
   /** Binding offsets must be multiples of this many float32 values. */
   readonly #offsetAlignment: number;
@@ -182,10 +223,13 @@ class WebGpuBackendImpl
   #lost: GPUDeviceLostInfo | undefined;
   readonly #lostPromise: Promise<GPUDeviceLostInfo>;
   #disposed = false;
+  /** GPU timestamps per run; only where the device has `timestamp-query`. */
+  declare readonly timer?: GpuRunTimer;
 
-  constructor(device: GPUDevice, limits: PlanningLimits) {
+  constructor(device: GPUDevice, limits: PlanningLimits, foldChannelShuffle: boolean) {
     this.#device = device;
     this.limits = limits;
+    this.foldChannelShuffle = foldChannelShuffle;
     this.#offsetAlignment = device.limits.minStorageBufferOffsetAlignment / 4;
     const ids = { next: 0 };
     this.#tensors = new BufferPool(device, STORAGE_USAGE, "mobileops tensor", POOLED_BYTES, ids);
@@ -195,6 +239,14 @@ class WebGpuBackendImpl
       if (!this.#disposed) this.#lost = info;
       return info;
     });
+    if (device.features.has("timestamp-query")) {
+      this.timer = new GpuRunTimer(device, {
+        usable: () => this.#usable(),
+        encoder: () => this.#openEncoder(),
+        submit: () => this.#submit(),
+        lost: this.#lostPromise,
+      });
+    }
   }
 
   /** Throws the typed error of a lost device. */
@@ -313,6 +365,7 @@ class WebGpuBackendImpl
 
   async read(storage: GpuTensor, size: number): Promise<Float32Array> {
     this.#usable();
+    if (this.#views.has(storage)) this.#materialize(storage);
     const bytes = 4 * size;
     const staging = this.#guard(
       { field: "tensor", value: `${size} values`, bytes },
@@ -345,6 +398,10 @@ class WebGpuBackendImpl
 
   release(storage: GpuTensor): void {
     if (this.#disposed) return;
+    // A released view needs nothing; a released source is copied into its views first, before
+    // its buffer can be handed out again.
+    this.#views.delete(storage);
+    for (const [view, { source }] of this.#views) if (source === storage) this.#detach(view);
     this.#tensors.release(storage.pooled, this.#serial);
   }
 
@@ -356,7 +413,9 @@ class WebGpuBackendImpl
 
   program(spec: ProgramSpec): Promise<Program> {
     this.#usable();
-    const key = `${spec.variant}|${spec.key}|${spec.workgroupSize}`;
+    const key = `${spec.variant}|${spec.key}|${spec.workgroupSize}|${
+      JSON.stringify(spec.constants ?? {})
+    }`;
     let program = this.#programs.get(key);
     if (program === undefined) {
       program = this.#compile(spec);
@@ -394,7 +453,7 @@ class WebGpuBackendImpl
         await device.createComputePipelineAsync({
           label: spec.variant,
           layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module, entryPoint: "main" },
+          compute: { module, entryPoint: "main", constants: spec.constants },
         }),
       ];
     } catch (error) {
@@ -415,12 +474,94 @@ class WebGpuBackendImpl
 
   run(kernel: WebGpuKernel, inputs: readonly GpuTensor[], output: GpuTensor, geometry: OpGeometry) {
     this.#usable();
-    const bound = this.#boundRun(kernel, inputs, output, geometry);
+    const reads = this.#resolveViews(kernel, inputs, output, geometry);
+    if (reads === undefined) {
+      // A folded shuffle records nothing: timed, it is a run without work.
+      this.timer?.timestampWrites(0);
+      return;
+    }
+    const bound = this.#boundRun(kernel, reads.inputs, output, geometry, reads.groups);
+    this.#record(bound, reads.inputs, output, this.timer?.timestampWrites(bound.dispatches.length));
+  }
+
+  /**
+   * Channel shuffle folding, before a run records anything. Views whose
+   * source `output` overwrites are detached from it and a view `output`
+   * overwrites is dropped; a shuffle (when folding) becomes a view of its
+   * input and records nothing (`undefined`); a view read by a kernel that
+   * can permute its reads is bound as its source with the shuffle's groups;
+   * any other view input is materialized.
+   */
+  #resolveViews(
+    kernel: WebGpuKernel,
+    inputs: readonly GpuTensor[],
+    output: GpuTensor,
+    geometry: OpGeometry,
+  ): { inputs: readonly GpuTensor[]; groups: number } | undefined {
+    this.#views.delete(output);
+    for (const [view, { source }] of this.#views) if (source === output) this.#detach(view);
+    if (this.foldChannelShuffle && isChannelShuffle(kernel)) {
+      if (this.#views.has(inputs[0])) this.#materialize(inputs[0]);
+      this.#views.set(output, { source: inputs[0], kernel, geometry });
+      return undefined;
+    }
+    const view = this.#views.get(inputs[0]);
+    if (view !== undefined && inputs.length === 1 && readsShuffled(kernel)) {
+      return { inputs: [view.source], groups: view.kernel.shuffleGroups };
+    }
+    for (const input of inputs) if (this.#views.has(input)) this.#materialize(input);
+    return { inputs, groups: 0 };
+  }
+
+  /**
+   * The source of pending view `storage` is about to change: copies the
+   * source's values into the view's own (unused) buffer — a buffer copy, no
+   * dispatch — and the view reads through itself from then on.
+   */
+  #detach(storage: GpuTensor): void {
+    const view = this.#views.get(storage)!;
+    this.#copy(view.source, storage);
+    this.#views.set(storage, { ...view, source: storage });
+  }
+
+  /** Records a copy of `from`'s values into `to`'s buffer. */
+  #copy(from: GpuTensor, to: GpuTensor): void {
+    this.#guard({ field: "tensor", value: "channel shuffle", bytes: 0 }, () => {
+      const encoder = this.#openEncoder();
+      this.#fresh(from, encoder);
+      encoder.copyBufferToBuffer(from.pooled.buffer, 0, to.pooled.buffer, 0, 4 * to.size);
+    });
+    this.#use(from.pooled);
+    this.#use(to.pooled);
+    to.stale = false;
+  }
+
+  /**
+   * Records the explicit shuffle of a pending view into its own buffer; a
+   * detached view (holding its source's values itself) is shuffled from a
+   * scratch copy.
+   */
+  #materialize(storage: GpuTensor): void {
+    const { source, kernel, geometry } = this.#views.get(storage)!;
+    this.#views.delete(storage);
+    const from = source === storage ? this.allocate(storage.size) : source;
+    if (from !== source) this.#copy(storage, from);
+    this.#record(this.#boundRun(kernel, [from], storage, geometry, 0), [from], storage);
+    if (from !== source) this.release(from);
+  }
+
+  /** Records a bound run as one compute pass; submits every {@link DISPATCHES_PER_SUBMIT}. */
+  #record(
+    bound: BoundRun,
+    inputs: readonly GpuTensor[],
+    output: GpuTensor,
+    timestampWrites?: GPUComputePassTimestampWrites,
+  ): void {
     this.#guard({ field: "kernel", value: bound.variant, bytes: 0 }, () => {
       const encoder = this.#openEncoder();
       for (const input of inputs) this.#fresh(input, encoder);
       output.stale = false;
-      const pass = encoder.beginComputePass();
+      const pass = encoder.beginComputePass({ timestampWrites });
       for (const dispatch of bound.dispatches) {
         pass.setPipeline(dispatch.pipeline);
         pass.setBindGroup(0, dispatch.group, [dispatch.offset]);
@@ -435,15 +576,20 @@ class WebGpuBackendImpl
     if (this.#sinceSubmit >= DISPATCHES_PER_SUBMIT) this.#submit();
   }
 
-  /** The cached bound run of this kernel, shapes and buffers, made on a miss. */
+  /**
+   * The cached bound run of this kernel, shapes and buffers, made on a miss;
+   * `shuffle` > 0: reading input 0 through a shuffle of that many groups.
+   */
   #boundRun(
     kernel: WebGpuKernel,
     inputs: readonly GpuTensor[],
     output: GpuTensor,
     geometry: OpGeometry,
+    shuffle: number,
   ): BoundRun {
     const shapes = geometry.inputShapes.map((shape) => shape.join("x")).join(",");
-    const key = `${shapes}|${output.pooled.id},${inputs.map((t) => t.pooled.id).join(",")}`;
+    const key = `${shapes}|${output.pooled.id},${inputs.map((t) => t.pooled.id).join(",")}|` +
+      shuffle;
     let runs = this.#bound.get(kernel);
     if (runs === undefined) {
       runs = new Map();
@@ -456,7 +602,7 @@ class WebGpuBackendImpl
       runs.set(key, cached);
       return cached;
     }
-    const bound = this.#bind(kernel, inputs, output, geometry);
+    const bound = this.#bind(kernel, inputs, output, geometry, shuffle);
     runs.set(key, bound);
     for (const [oldest, run] of runs) {
       if (runs.size <= BOUND_RUNS_PER_KERNEL) break;
@@ -472,8 +618,11 @@ class WebGpuBackendImpl
     inputs: readonly GpuTensor[],
     output: GpuTensor,
     geometry: OpGeometry,
+    shuffle: number,
   ): BoundRun {
-    const steps = kernel.plan(geometry);
+    const steps = shuffle > 0 && readsShuffled(kernel)
+      ? kernel.planShuffled(geometry, shuffle)
+      : kernel.plan(geometry);
     const alignment = this.#device.limits.minUniformBufferOffsetAlignment;
     const planned = steps.map((step) => {
       const bindings: StepBinding[] = [
@@ -602,6 +751,10 @@ class WebGpuBackendImpl
 
   releaseKernel(kernel: WebGpuKernel): void {
     if (this.#disposed) return;
+    // A pending view needs its shuffle's pipeline and bound runs to be materialized later.
+    for (const [view, pending] of this.#views) {
+      if (pending.kernel === kernel) this.#materialize(view);
+    }
     for (const weight of kernel.weights) this.release(weight);
     for (const run of this.#bound.get(kernel)?.values() ?? []) {
       this.#uniforms.release(run.uniforms, this.#serial);
@@ -631,6 +784,7 @@ class WebGpuBackendImpl
 
   dispose(): void {
     this.#disposed = true;
+    this.timer?.dispose();
     this.#encoder = undefined;
     this.#bound.clear();
     this.#tensors.destroy();
@@ -694,11 +848,18 @@ function validateLimits(value: unknown): Partial<PlanningLimits> {
  * ```
  */
 export async function createWebGpuBackend(options?: WebGpuBackendOptions): Promise<Backend> {
-  const { powerPreference, limits } = validateOptions<WebGpuBackendOptions>(
+  const { powerPreference, limits, foldChannelShuffle } = validateOptions<WebGpuBackendOptions>(
     "options",
     options,
     OPTION_KEYS,
   );
+  if (foldChannelShuffle !== undefined && typeof foldChannelShuffle !== "boolean") {
+    throw new InvalidArgumentError(
+      "options.foldChannelShuffle",
+      foldChannelShuffle,
+      "must be a boolean",
+    );
+  }
   if (
     powerPreference !== undefined && powerPreference !== "low-power" &&
     powerPreference !== "high-performance"
@@ -727,6 +888,10 @@ export async function createWebGpuBackend(options?: WebGpuBackendOptions): Promi
         "Mesa's Vulkan drivers give a software one)",
     );
   }
+  // Timestamps give the backend a GPU clock for `time`; an adapter stub without `features` gets none.
+  const features: GPUFeatureName[] = adapter.features?.has("timestamp-query")
+    ? ["timestamp-query"]
+    : [];
   const wanted = {
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
@@ -737,7 +902,7 @@ export async function createWebGpuBackend(options?: WebGpuBackendOptions): Promi
   };
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits: wanted });
+    device = await adapter.requestDevice({ requiredLimits: wanted, requiredFeatures: features });
   } catch (error) {
     throw new BackendUnavailableError("webgpu", `the adapter refused a device: ${error}`);
   }
@@ -762,5 +927,11 @@ export async function createWebGpuBackend(options?: WebGpuBackendOptions): Promi
       );
     }
   }
-  return defineBackend(new WebGpuBackendImpl(device, { ...own, ...overrides }));
+  return defineBackend(
+    new WebGpuBackendImpl(
+      device,
+      { ...own, ...overrides },
+      foldChannelShuffle ?? FOLD_CHANNEL_SHUFFLE,
+    ),
+  );
 }

@@ -230,10 +230,11 @@ Deno.test({
     using backend = await createWebGpuBackend();
     const first = await backend.prepare(add({ activation: "relu" }));
     const second = await backend.prepare(add({ activation: "relu" }));
-    assert.equal(detail(backend).pipelines, 1);
+    // One scalar and one vec4f pipeline per activation kind, shared by both kernels.
+    assert.equal(detail(backend).pipelines, 2);
     await backend.prepare(add({ activation: { min: -1, max: 1 } }));
     await backend.prepare(add({ activation: { min: -2, max: 2 } })); // bounds are uniforms
-    assert.equal(detail(backend).pipelines, 2);
+    assert.equal(detail(backend).pipelines, 4);
     const x = backend.upload([1, -2, 3], [3]);
     const y = backend.run(first, [x, x]);
     const buffers = detail(backend).buffers;

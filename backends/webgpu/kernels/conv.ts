@@ -2,15 +2,16 @@
  * What the convolution variants share: their uniform fields and values,
  * their weight buffers (the OHWI filter as given, and the bias — zeros when
  * the descriptor has none, since adding an exact 0 changes no sum), the
- * step over output elements with its spans, and the WGSL that decodes an
- * output element and clips a window to the image.
+ * step over output elements with its spans, the WGSL that decodes an
+ * output element and clips a window to the image, and what a depthwise
+ * kernel offers to read through a folded channel shuffle.
  *
  * @module
  */
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
 import type { GpuTensor } from "../buffers.ts";
-import type { Program, Step, UniformField, WebGpuContext } from "../kernel.ts";
+import type { Program, Step, UniformField, WebGpuContext, WebGpuKernel } from "../kernel.ts";
 import { channelSpan, windowSpan } from "./spans.ts";
 import { activationFields, activationValues } from "./wgsl.ts";
 
@@ -168,3 +169,65 @@ export const DECODE_WGSL = `
   let n = row / p.oh;
   let y0 = i32(oy * p.sh) - p.top;
   let x0 = i32(ox * p.sw) - p.left;`;
+
+/**
+ * A depthwise kernel that can read its input through a channel shuffle:
+ * `planShuffled` plans a call whose input binding holds the shuffle's
+ * source, input channel `c` being read from source channel
+ * `(c mod groups)·(C / groups) + ⌊c / groups⌋` — what
+ * `channelShuffle({ groups })` would have stored at channel `c`. The
+ * backend uses it to fold a pending shuffle into its reader.
+ */
+export interface ShuffledReadKernel extends WebGpuKernel {
+  /** The steps of one call reading through a shuffle of `groups` groups (geometry as unshuffled). */
+  planShuffled(geometry: OpGeometry, groups: number): readonly Step[];
+}
+
+/**
+ * Whether `kernel` can read its input through a channel shuffle.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readsShuffled, type ShuffledReadKernel } from "./conv.ts";
+ * const plain = { weights: [], plan: () => [] };
+ * const folding: ShuffledReadKernel = { ...plain, planShuffled: () => [] };
+ * assert(!readsShuffled(plain));
+ * assert(readsShuffled(folding));
+ * ```
+ */
+export function readsShuffled(kernel: WebGpuKernel): kernel is ShuffledReadKernel {
+  return typeof (kernel as Partial<ShuffledReadKernel>).planShuffled === "function";
+}
+
+/**
+ * Whether the backend behind `context` folds channel shuffles into their
+ * readers (its `foldChannelShuffle` option), so that the depthwise variants
+ * compile their shuffled-read programs in `prepare` (`run` never compiles).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { WebGpuContext } from "../kernel.ts";
+ * import { foldsChannelShuffle } from "./conv.ts";
+ * assert(foldsChannelShuffle({ foldChannelShuffle: true } as unknown as WebGpuContext));
+ * assert(!foldsChannelShuffle({} as WebGpuContext));
+ * ```
+ */
+export function foldsChannelShuffle(context: WebGpuContext): boolean {
+  return (context as { foldChannelShuffle?: unknown }).foldChannelShuffle === true;
+}
+
+/**
+ * WGSL: `shuffled(c)`, the source channel that a channel shuffle of
+ * `p.sg` groups over `p.c` channels stores at channel `c`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SHUFFLED_CHANNEL_WGSL } from "./conv.ts";
+ * assert.match(SHUFFLED_CHANNEL_WGSL, /\(c % p\.sg\) \* \(p\.c \/ p\.sg\) \+ c \/ p\.sg/);
+ * ```
+ */
+export const SHUFFLED_CHANNEL_WGSL = `
+fn shuffled(c: u32) -> u32 { return (c % p.sg) * (p.c / p.sg) + c / p.sg; }`;

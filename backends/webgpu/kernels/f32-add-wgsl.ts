@@ -1,36 +1,16 @@
 /**
  * `f32-add-wgsl`: element-wise sum of two tensors of one shape, then the
- * fused activation, one element per invocation.
+ * fused activation, one unit per invocation: four elements as `vec4f`s
+ * when the element count is a multiple of 4, else one.
  *
  * @module
  */
 
-import { type Activation, shapeSize } from "@mobileops/core";
-import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
-import {
-  activationFields,
-  activationKind,
-  activationValues,
-  activationWgsl,
-  elementMain,
-  elementWorkgroupSize,
-} from "./wgsl.ts";
+import { shapeSize } from "@mobileops/core";
+import type { WebGpuKernelVariant } from "../kernel.ts";
+import { activationValues, elementPrograms } from "./wgsl.ts";
 
 const NAME = "f32-add-wgsl";
-
-function spec(activation: Activation, workgroupSize: number): ProgramSpec {
-  return {
-    variant: NAME,
-    key: activationKind(activation),
-    reads: ["a", "b"],
-    fields: activationFields(activation),
-    workgroupSize,
-    unitsPerWorkgroup: workgroupSize,
-    body: `${activationWgsl(activation)}
-fn unit(u: u32) { store_y(u, act(load_a(u) + load_b(u))); }
-${elementMain(workgroupSize)}`,
-  };
-}
 
 /**
  * The `f32-add-wgsl` variant: matches every add.
@@ -55,18 +35,26 @@ export const f32AddWgsl: WebGpuKernelVariant<"add"> = {
   name: NAME,
   matches: () => true,
   async prepare(descriptor, _weights, context) {
-    const program = await context.program(
-      spec(descriptor.activation, elementWorkgroupSize(context.limits)),
-    );
+    const [scalar, vec4] = await elementPrograms(context, {
+      variant: NAME,
+      activation: descriptor.activation,
+      reads: ["a", "b"],
+      fields: [],
+      unit: ({ suffix: s }) => `store${s}_y(e, act${s}(load${s}_a(e) + load${s}_b(e)));`,
+    });
     return {
       weights: [],
-      plan: (geometry) => [{
-        program,
-        units: shapeSize(geometry.outputShape),
-        values: activationValues(descriptor.activation),
-        reads: [{ input: 0 }, { input: 1 }],
-        span: (_binding, start, end) => [start, end],
-      }],
+      plan: (geometry) => {
+        const size = shapeSize(geometry.outputShape);
+        const lanes = size % 4 === 0 ? 4 : 1;
+        return [{
+          program: lanes === 4 ? vec4 : scalar,
+          units: size / lanes,
+          values: activationValues(descriptor.activation),
+          reads: [{ input: 0 }, { input: 1 }],
+          span: (_binding, start, end) => [start * lanes, end * lanes],
+        }];
+      },
     };
   },
 };

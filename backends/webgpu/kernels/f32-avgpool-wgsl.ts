@@ -1,6 +1,8 @@
 /**
  * `f32-avgpool-wgsl`: average pooling, any window, stride and padding,
- * floor or ceil mode, one output element per invocation. The sum runs over
+ * floor or ceil mode, one output element per invocation, or four channels
+ * as a `vec4f` when the channel count is a multiple of 4 (`pool.ts`, which
+ * also bakes the window in as `override` constants). The sum runs over
  * the window's image cells; the divisor is the number of window cells
  * inside the padded input with `countIncludePad` — the whole window, but
  * for a ceil-mode window hanging past the bottom/right padding, whose
@@ -10,30 +12,23 @@
  */
 
 import type { WebGpuKernelVariant } from "../kernel.ts";
-import { POOL_FIELDS, POOL_WINDOW_WGSL, poolStep } from "./pool.ts";
-import { elementMain, elementWorkgroupSize } from "./wgsl.ts";
+import { poolKernel, type PoolReduction } from "./pool.ts";
 
 const NAME = "f32-avgpool-wgsl";
 
-function body(workgroupSize: number): string {
-  return `fn unit(u: u32) {${POOL_WINDOW_WGSL}
-  var sum = 0.0;
-  for (var y = ys; y < ye; y++) {
-    let base = (n * p.h + u32(y)) * p.w;
-    for (var x = xs; x < xe; x++) {
-      sum += load_x((base + u32(x)) * p.c + ch);
-    }
-  }
-  var cells = (ye - ys) * (xe - xs);
+const AVERAGE: PoolReduction = {
+  start: (lanes) => `var sum = ${lanes.type}(0.0);`,
+  cell: () => "sum += v;",
+  finish: () => `
+  var cells = (min(y0 + i32(KH), i32(p.h)) - max(y0, 0)) *
+    (min(x0 + i32(KW), i32(p.w)) - max(x0, 0));
   if (p.include_pad != 0u) {
     // Windows start inside the padded input; only their end may hang past it.
-    cells = (min(y0 + i32(p.kh), i32(p.h) + p.bottom) - y0) *
-      (min(x0 + i32(p.kw), i32(p.w) + p.right) - x0);
+    cells = (min(y0 + i32(KH), i32(p.h) + p.bottom) - y0) *
+      (min(x0 + i32(KW), i32(p.w) + p.right) - x0);
   }
-  store_y(u, sum / f32(cells));
-}
-${elementMain(workgroupSize)}`;
-}
+  let out = sum / f32(cells);`,
+};
 
 /**
  * The `f32-avgpool-wgsl` variant: matches every average pooling.
@@ -65,17 +60,5 @@ ${elementMain(workgroupSize)}`;
 export const f32AvgpoolWgsl: WebGpuKernelVariant<"avgPool2d"> = {
   name: NAME,
   matches: () => true,
-  async prepare(descriptor, _weights, context) {
-    const workgroupSize = elementWorkgroupSize(context.limits);
-    const program = await context.program({
-      variant: NAME,
-      key: "",
-      reads: ["x"],
-      fields: POOL_FIELDS,
-      workgroupSize,
-      unitsPerWorkgroup: workgroupSize,
-      body: body(workgroupSize),
-    });
-    return { weights: [], plan: (geometry) => [poolStep(program, descriptor, geometry)] };
-  },
+  prepare: (descriptor, _weights, context) => poolKernel(NAME, descriptor, context, AVERAGE),
 };

@@ -1,17 +1,41 @@
 /**
  * `f32-channel-shuffle-wgsl`: channel shuffle as an explicit copy, one
  * output element per invocation: output channel `j·g + i` takes input
- * channel `i·(C/g) + j` of the same pixel.
+ * channel `i·(C/g) + j` of the same pixel. Its kernels carry their
+ * `shuffleGroups`, so that a backend folding shuffles can record none and
+ * let the next reader permute its reads instead (see `webgpu_backend.ts`).
  *
  * @module
  */
 
 import { shapeSize } from "@mobileops/core";
-import type { WebGpuKernelVariant } from "../kernel.ts";
+import type { WebGpuKernel, WebGpuKernelVariant } from "../kernel.ts";
 import { rowSpan } from "./spans.ts";
 import { elementMain, elementWorkgroupSize } from "./wgsl.ts";
 
 const NAME = "f32-channel-shuffle-wgsl";
+
+/** A prepared channel shuffle: its `plan` records the explicit copy. */
+export interface ChannelShuffleKernel extends WebGpuKernel {
+  /** The descriptor's `groups`. */
+  readonly shuffleGroups: number;
+}
+
+/**
+ * Whether `kernel` is a channel shuffle of this variant.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ChannelShuffleKernel, isChannelShuffle } from "./f32-channel-shuffle-wgsl.ts";
+ * const shuffle: ChannelShuffleKernel = { weights: [], plan: () => [], shuffleGroups: 3 };
+ * assert(isChannelShuffle(shuffle));
+ * assert(!isChannelShuffle({ weights: [], plan: () => [] }));
+ * ```
+ */
+export function isChannelShuffle(kernel: WebGpuKernel): kernel is ChannelShuffleKernel {
+  return typeof (kernel as Partial<ChannelShuffleKernel>).shuffleGroups === "number";
+}
 
 function body(workgroupSize: number): string {
   return `fn unit(u: u32) {
@@ -54,7 +78,8 @@ export const f32ChannelShuffleWgsl: WebGpuKernelVariant<"channelShuffle"> = {
       unitsPerWorkgroup: workgroupSize,
       body: body(workgroupSize),
     });
-    return {
+    const kernel: ChannelShuffleKernel = {
+      shuffleGroups: descriptor.groups,
       weights: [],
       plan: (geometry) => {
         const channels = geometry.inputShapes[0][3];
@@ -68,5 +93,6 @@ export const f32ChannelShuffleWgsl: WebGpuKernelVariant<"channelShuffle"> = {
         }];
       },
     };
+    return kernel;
   },
 };

@@ -1,41 +1,18 @@
 /**
  * `f32-concat-wgsl`: channel concatenation, then the fused activation. One
  * step per input, each copying that input into its channel range of every
- * output pixel, one element per invocation: a dispatch binds one input, so
- * any number of inputs works within `maxStorageBuffersPerShaderStage`.
+ * output pixel, one unit per invocation: four channels as a `vec4f` when
+ * the input's channels, its channel offset and the output's channels are
+ * multiples of 4, else one (chosen per input). A dispatch binds one input,
+ * so any number of inputs works within `maxStorageBuffersPerShaderStage`.
  *
  * @module
  */
 
-import { type Activation, shapeSize } from "@mobileops/core";
-import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
-import {
-  activationFields,
-  activationKind,
-  activationValues,
-  activationWgsl,
-  elementMain,
-  elementWorkgroupSize,
-} from "./wgsl.ts";
+import type { WebGpuKernelVariant } from "../kernel.ts";
+import { activationValues, elementPrograms } from "./wgsl.ts";
 
 const NAME = "f32-concat-wgsl";
-
-function spec(activation: Activation, workgroupSize: number): ProgramSpec {
-  return {
-    variant: NAME,
-    key: activationKind(activation),
-    reads: ["x"],
-    fields: [["cin", "u32"], ["cout", "u32"], ["first", "u32"], ...activationFields(activation)],
-    workgroupSize,
-    unitsPerWorkgroup: workgroupSize,
-    body: `${activationWgsl(activation)}
-fn unit(u: u32) {
-  let c = u % p.cin;
-  store_y((u / p.cin) * p.cout + p.first + c, act(load_x(u)));
-}
-${elementMain(workgroupSize)}`,
-  };
-}
 
 /**
  * The `f32-concat-wgsl` variant: matches every concatenation.
@@ -60,9 +37,15 @@ export const f32ConcatWgsl: WebGpuKernelVariant<"concat"> = {
   name: NAME,
   matches: () => true,
   async prepare(descriptor, _weights, context) {
-    const program = await context.program(
-      spec(descriptor.activation, elementWorkgroupSize(context.limits)),
-    );
+    const [scalar, vec4] = await elementPrograms(context, {
+      variant: NAME,
+      activation: descriptor.activation,
+      reads: ["x"],
+      fields: [["cin", "u32"], ["cout", "u32"], ["first", "u32"]],
+      // A unit's lanes are adjacent channels of one pixel: cin is a multiple of its width.
+      unit: ({ suffix: s }) =>
+        `store${s}_y((e / p.cin) * p.cout + p.first + e % p.cin, act${s}(load${s}_x(e)));`,
+    });
     const clamp = activationValues(descriptor.activation);
     return {
       weights: [],
@@ -70,19 +53,22 @@ export const f32ConcatWgsl: WebGpuKernelVariant<"concat"> = {
         const cout = geometry.outputShape[3];
         let first = 0;
         return geometry.inputShapes.map((shape, input) => {
-          const cin = shape[3];
+          const [n, h, w, cin] = shape;
           const offset = first;
           first += cin;
+          const lanes = [cin, offset, cout].every((size) => size % 4 === 0) ? 4 : 1;
           return {
-            program,
-            units: shapeSize(shape),
+            program: lanes === 4 ? vec4 : scalar,
+            units: (n * h * w * cin) / lanes,
             values: [cin, cout, offset, ...clamp],
             reads: [{ input }],
-            span: (binding, start, end) =>
-              binding === 1 ? [start, end] : [
-                Math.floor(start / cin) * cout + offset,
-                Math.floor((end - 1) / cin) * cout + offset + cin,
-              ],
+            span: (binding, start, end) => {
+              const [from, to] = [start * lanes, end * lanes];
+              return binding === 1 ? [from, to] : [
+                Math.floor(from / cin) * cout + offset,
+                Math.floor((to - 1) / cin) * cout + offset + cin,
+              ];
+            },
           };
         });
       },

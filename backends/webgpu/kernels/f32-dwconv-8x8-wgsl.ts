@@ -15,6 +15,11 @@
  * The halo size is baked into the program, so each kernel size and stride
  * gets its own pipeline.
  *
+ * Where the backend folds channel shuffles, a second program stages the
+ * input through a pending shuffle of it: the 4 channels of a cell are not
+ * adjacent in the shuffle's source, so it loads them as 4 scalars
+ * (`shuffled(c)`) instead of one `vec4f`; the rest is the same program.
+ *
  * @module
  */
 
@@ -25,6 +30,7 @@ import {
   type OpGeometry,
 } from "@mobileops/core";
 import type { PlanningLimits, Program, ProgramSpec, Step, WebGpuKernelVariant } from "../kernel.ts";
+import { foldsChannelShuffle, SHUFFLED_CHANNEL_WGSL, type ShuffledReadKernel } from "./conv.ts";
 import { channelSpan, windowSpan } from "./spans.ts";
 import { activationFields, activationKind, activationValues, activationWgsl } from "./wgsl.ts";
 
@@ -40,14 +46,23 @@ function haloSide(kernel: number, stride: number): number {
   return (TILE - 1) * stride + kernel;
 }
 
-function spec(descriptor: Conv2dDescriptor): ProgramSpec {
+function spec(descriptor: Conv2dDescriptor, shuffled: boolean): ProgramSpec {
   const { kernel: [kh, kw], stride: [sh, sw], activation } = descriptor;
   const [hh, hw] = [haloSide(kh, sh), haloSide(kw, sw)];
+  const cell = "((n * p.h + u32(iy)) * p.w + u32(ix)) * p.c";
+  // The workgroup's 4 source channels are the same for every cell: permuted once, up front.
+  const channels = shuffled
+    ? `let c4 = vec4u(shuffled(q * 4u), shuffled(q * 4u + 1u), shuffled(q * 4u + 2u), shuffled(q * 4u + 3u));`
+    : `let c4 = q * 4u;`;
+  const load = shuffled
+    ? `let at = ${cell};
+      v = vec4f(load_x(at + c4.x), load_x(at + c4.y), load_x(at + c4.z), load_x(at + c4.w));`
+    : `v = load4_x(${cell} + c4);`;
   return {
     variant: NAME,
-    key: `${kh}x${kw}/${sh}x${sw}/${activationKind(activation)}`,
+    key: `${kh}x${kw}/${sh}x${sw}/${activationKind(activation)}${shuffled ? "/shuffled" : ""}`,
     reads: ["x", "weight", "bias"],
-    vec4: ["x", "weight", "bias"],
+    vec4: shuffled ? ["weight", "bias"] : ["x", "weight", "bias"],
     fields: [
       ...(["h", "w", "c", "oh", "ow", "tiles_y", "tiles_x", "quads"] as const).map(
         (name) => [name, "u32"] as const,
@@ -55,10 +70,12 @@ function spec(descriptor: Conv2dDescriptor): ProgramSpec {
       ["top", "i32"],
       ["left", "i32"],
       ...activationFields(activation),
+      // The groups of the shuffle read through.
+      ...(shuffled ? [["sg", "u32"] as const] : []),
     ],
     workgroupSize: INVOCATIONS,
     unitsPerWorkgroup: 1,
-    body: `${activationWgsl(activation)}
+    body: `${activationWgsl(activation)}${shuffled ? SHUFFLED_CHANNEL_WGSL : ""}
 var<workgroup> halo: array<vec4f, ${hh * hw}>;
 
 @compute @workgroup_size(${INVOCATIONS})
@@ -73,6 +90,7 @@ fn main(
   let tx = (tile / p.quads) % p.tiles_x;
   let ty = (tile / (p.quads * p.tiles_x)) % p.tiles_y;
   let n = tile / (p.quads * p.tiles_x * p.tiles_y);
+  ${channels}
   let y0 = i32(ty * ${TILE * sh}u) - p.top;
   let x0 = i32(tx * ${TILE * sw}u) - p.left;
   for (var i = lid; i < ${hh * hw}u; i += ${INVOCATIONS}u) {
@@ -80,7 +98,7 @@ fn main(
     let ix = x0 + i32(i % ${hw}u);
     var v = vec4f();
     if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-      v = load4_x(((n * p.h + u32(iy)) * p.w + u32(ix)) * p.c + q * 4u);
+      ${load}
     }
     halo[i] = v;
   }
@@ -218,14 +236,27 @@ export const f32Dwconv8x8Wgsl: WebGpuKernelVariant<"conv2d"> = {
   name: NAME,
   matches: (descriptor, context) => tiledDepthwiseMatches(descriptor, context.limits),
   async prepare(descriptor, weights: ConvWeights, context) {
-    const program = await context.program(spec(descriptor));
+    const program = await context.program(spec(descriptor, false));
+    // Both programs compile before any weight buffer exists, so a failed compile leaks none.
+    const shuffled = foldsChannelShuffle(context)
+      ? await context.program(spec(descriptor, true))
+      : undefined;
     const { inChannels, kernel: [kh, kw] } = descriptor;
-    return {
+    const kernel = {
       weights: [
         context.weights(packDepthwiseFilter(weights.filter, inChannels, kh * kw)),
         context.weights(weights.bias ?? new Float32Array(inChannels)),
       ],
-      plan: (geometry) => [tileStep(program, descriptor, geometry)],
+      plan: (geometry: OpGeometry) => [tileStep(program, descriptor, geometry)],
     };
+    if (shuffled === undefined) return kernel;
+    const folding: ShuffledReadKernel = {
+      ...kernel,
+      planShuffled: (geometry, groups) => {
+        const step = tileStep(shuffled, descriptor, geometry);
+        return [{ ...step, values: [...step.values, groups] }];
+      },
+    };
+    return folding;
   },
 };

@@ -3,35 +3,48 @@
  * any channel multiplier, kernel, stride, dilation and padding), one output
  * element per invocation. Output channel `o` reads input channel
  * `o / multiplier` (TensorFlow's order); the window is clipped to the
- * image once, so padding taps are never evaluated.
+ * image once, so padding taps are never evaluated. Where the backend folds
+ * channel shuffles, a second program reads that channel through a pending
+ * shuffle of its input (`shuffled(channel)` of the shuffle's source).
  *
  * @module
  */
 
-import { type Activation, convKind } from "@mobileops/core";
+import { type Activation, convKind, type OpGeometry } from "@mobileops/core";
 import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
-import { CONV_READS, convFields, convStep, convWeights, DECODE_WGSL, WINDOW_WGSL } from "./conv.ts";
+import {
+  CONV_READS,
+  convFields,
+  convStep,
+  convWeights,
+  DECODE_WGSL,
+  foldsChannelShuffle,
+  SHUFFLED_CHANNEL_WGSL,
+  type ShuffledReadKernel,
+  WINDOW_WGSL,
+} from "./conv.ts";
 import { activationKind, activationWgsl, elementMain, elementWorkgroupSize } from "./wgsl.ts";
 
 const NAME = "f32-dwconv-wgsl";
 
-function spec(activation: Activation, workgroupSize: number): ProgramSpec {
+function spec(activation: Activation, workgroupSize: number, shuffled: boolean): ProgramSpec {
   return {
     variant: NAME,
-    key: activationKind(activation),
+    key: `${activationKind(activation)}${shuffled ? "/shuffled" : ""}`,
     reads: CONV_READS,
-    fields: convFields(activation),
+    // sg: the groups of the shuffle read through.
+    fields: shuffled ? [...convFields(activation), ["sg", "u32"]] : convFields(activation),
     workgroupSize,
     unitsPerWorkgroup: workgroupSize,
     // For depthwise, og is the channel multiplier.
-    body: `${WINDOW_WGSL}
+    body: `${WINDOW_WGSL}${shuffled ? SHUFFLED_CHANNEL_WGSL : ""}
 ${activationWgsl(activation)}
 fn unit(u: u32) {${DECODE_WGSL}
   let ky0 = first_tap(y0, p.dh);
   let ky1 = end_tap(y0, p.dh, p.kh, p.h);
   let kx0 = first_tap(x0, p.dw);
   let kx1 = end_tap(x0, p.dw, p.kw, p.w);
-  let channel = o / p.og;
+  let channel = ${shuffled ? "shuffled(o / p.og)" : "o / p.og"};
   var acc = load_bias(o);
   for (var ky = ky0; ky < ky1; ky++) {
     let iy = u32(y0 + i32(ky * p.dh));
@@ -73,10 +86,23 @@ export const f32DwconvWgsl: WebGpuKernelVariant<"conv2d"> = {
   matches: (descriptor) => convKind(descriptor) === "depthwise",
   async prepare(descriptor, weights, context) {
     const workgroupSize = elementWorkgroupSize(context.limits);
-    const program = await context.program(spec(descriptor.activation, workgroupSize));
-    return {
+    const program = await context.program(spec(descriptor.activation, workgroupSize, false));
+    // Both programs compile before any weight buffer exists, so a failed compile leaks none.
+    const shuffled = foldsChannelShuffle(context)
+      ? await context.program(spec(descriptor.activation, workgroupSize, true))
+      : undefined;
+    const kernel = {
       weights: convWeights(context, descriptor, weights),
-      plan: (geometry) => [convStep(program, descriptor, geometry)],
+      plan: (geometry: OpGeometry) => [convStep(program, descriptor, geometry)],
     };
+    if (shuffled === undefined) return kernel;
+    const folding: ShuffledReadKernel = {
+      ...kernel,
+      planShuffled: (geometry, groups) => {
+        const step = convStep(shuffled, descriptor, geometry);
+        return [{ ...step, values: [...step.values, groups] }];
+      },
+    };
+    return folding;
   },
 };

@@ -10,35 +10,26 @@
  */
 
 import type { Activation } from "@mobileops/core";
-import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
+import type { WebGpuKernelVariant } from "../kernel.ts";
 import { channelSpan, rowSpan } from "./spans.ts";
-import { reductionWgsl, reductionWorkgroupSize } from "./reduce.ts";
+import { reductionSpec } from "./reduce.ts";
 import { activationFields, activationKind, activationValues, activationWgsl } from "./wgsl.ts";
 
 const NAME = "f32-fully-connected-wgsl";
 
-function spec(activation: Activation, size: number): ProgramSpec {
-  return {
-    variant: NAME,
-    key: activationKind(activation),
-    reads: ["x", "weights", "bias"],
-    fields: [["inputs", "u32"], ["outputs", "u32"], ...activationFields(activation)],
-    workgroupSize: size,
-    unitsPerWorkgroup: 1,
-    body: `${activationWgsl(activation)}
+function group(activation: Activation): string {
+  return `${activationWgsl(activation)}
 fn group(u: u32, lid: u32) {
   let o = u % p.outputs;
   let xi = (u / p.outputs) * p.inputs;
   let wi = o * p.inputs;
   var acc = 0.0;
-  for (var i = lid; i < p.inputs; i += ${size}u) {
+  for (var i = lid; i < p.inputs; i += WG) {
     acc += load_x(xi + i) * load_weights(wi + i);
   }
   let total = reduce_sum(lid, acc);
   if (lid == 0u) { store_y(u, act(load_bias(o) + total)); }
-}
-${reductionWgsl(size)}`,
-  };
+}`;
 }
 
 /**
@@ -67,17 +58,21 @@ export const f32FullyConnectedWgsl: WebGpuKernelVariant<"fullyConnected"> = {
   name: NAME,
   matches: () => true,
   async prepare(descriptor, weights, context) {
-    const program = await context.program(
-      spec(descriptor.activation, reductionWorkgroupSize(context.limits)),
-    );
-    const { inFeatures, outFeatures } = descriptor;
+    const { activation, inFeatures, outFeatures } = descriptor;
+    const program = await context.program(reductionSpec(context.limits, {
+      variant: NAME,
+      key: activationKind(activation),
+      reads: ["x", "weights", "bias"],
+      fields: [["inputs", "u32"], ["outputs", "u32"], ...activationFields(activation)],
+      group: group(activation),
+    }));
     const bias = weights.bias ?? new Float32Array(outFeatures);
     return {
       weights: [context.weights(weights.weights), context.weights(bias)],
       plan: (geometry) => [{
         program,
         units: geometry.outputShape[0] * outFeatures,
-        values: [inFeatures, outFeatures, ...activationValues(descriptor.activation)],
+        values: [inFeatures, outFeatures, ...activationValues(activation)],
         reads: [{ input: 0 }, { weight: 0 }, { weight: 1 }],
         span: (binding, start, end) => {
           if (binding === 0) return [start, end];

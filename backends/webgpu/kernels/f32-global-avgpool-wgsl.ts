@@ -9,23 +9,20 @@
 
 import type { WebGpuKernelVariant } from "../kernel.ts";
 import { rowSpan } from "./spans.ts";
-import { reductionWgsl, reductionWorkgroupSize } from "./reduce.ts";
+import { reductionSpec } from "./reduce.ts";
 
 const NAME = "f32-global-avgpool-wgsl";
 
-function body(size: number): string {
-  return `fn group(u: u32, lid: u32) {
+const GROUP = `fn group(u: u32, lid: u32) {
   let ch = u % p.c;
   let base = (u / p.c) * p.pixels * p.c + ch;
   var sum = 0.0;
-  for (var i = lid; i < p.pixels; i += ${size}u) {
+  for (var i = lid; i < p.pixels; i += WG) {
     sum += load_x(base + i * p.c);
   }
   let total = reduce_sum(lid, sum);
   if (lid == 0u) { store_y(u, total / f32(p.pixels)); }
-}
-${reductionWgsl(size)}`;
-}
+}`;
 
 /**
  * The `f32-global-avgpool-wgsl` variant: matches every global average pooling.
@@ -49,16 +46,13 @@ export const f32GlobalAvgpoolWgsl: WebGpuKernelVariant<"globalAvgPool"> = {
   name: NAME,
   matches: () => true,
   async prepare(_descriptor, _weights, context) {
-    const workgroupSize = reductionWorkgroupSize(context.limits);
-    const program = await context.program({
+    const program = await context.program(reductionSpec(context.limits, {
       variant: NAME,
       key: "",
       reads: ["x"],
       fields: [["pixels", "u32"], ["c", "u32"]],
-      workgroupSize,
-      unitsPerWorkgroup: 1,
-      body: body(workgroupSize),
-    });
+      group: GROUP,
+    }));
     return {
       weights: [],
       plan: (geometry) => {

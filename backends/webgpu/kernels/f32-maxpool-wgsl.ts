@@ -1,36 +1,31 @@
 /**
  * `f32-maxpool-wgsl`: max pooling, any window, stride and padding, floor or
- * ceil mode, one output element per invocation, over the window's image
- * cells only (padding and a ceil-mode overhang never win, so a window of
- * −∞ cells gives −∞). A NaN cell makes the output NaN: the loop keeps a
- * bit-tested NaN flag beside the running maximum, since a float compare
- * would skip NaN (and a compiler may fold `v != v` away).
+ * ceil mode, one output element per invocation, or four channels as a
+ * `vec4f` when the channel count is a multiple of 4 (`pool.ts`), over the
+ * window's image cells only (padding and a ceil-mode overhang never win, so
+ * a window of −∞ cells gives −∞). A NaN cell makes its channel's output
+ * NaN: the loop keeps a bit-tested NaN flag per lane beside the running
+ * maximum, since a float compare would skip NaN (and a compiler may fold
+ * `v != v` away).
  *
  * @module
  */
 
 import type { WebGpuKernelVariant } from "../kernel.ts";
-import { POOL_FIELDS, POOL_WINDOW_WGSL, poolStep } from "./pool.ts";
-import { elementMain, elementWorkgroupSize } from "./wgsl.ts";
+import { poolKernel, type PoolReduction } from "./pool.ts";
 
 const NAME = "f32-maxpool-wgsl";
 
-function body(workgroupSize: number): string {
-  return `fn unit(u: u32) {${POOL_WINDOW_WGSL}
-  var best = neg_inf();
-  var nan = false;
-  for (var y = ys; y < ye; y++) {
-    let base = (n * p.h + u32(y)) * p.w;
-    for (var x = xs; x < xe; x++) {
-      let v = load_x((base + u32(x)) * p.c + ch);
-      nan = nan || is_nan(v);
-      best = select(best, v, v > best);
-    }
-  }
-  store_y(u, select(best, nan_value(), nan));
-}
-${elementMain(workgroupSize)}`;
-}
+// The NaN flag has a lane per channel: a NaN in one channel leaves the others' maxima alone.
+const MAXIMUM: PoolReduction = {
+  start: ({ type, bool }) =>
+    `var best = ${type}(neg_inf());
+  var nan = ${bool}(false);`,
+  cell: ({ suffix }) =>
+    `nan = nan | is_nan${suffix}(v);
+      best = select(best, v, v > best);`,
+  finish: ({ type }) => `let out = select(best, ${type}(nan_value()), nan);`,
+};
 
 /**
  * The `f32-maxpool-wgsl` variant: matches every max pooling.
@@ -54,17 +49,5 @@ ${elementMain(workgroupSize)}`;
 export const f32MaxpoolWgsl: WebGpuKernelVariant<"maxPool2d"> = {
   name: NAME,
   matches: () => true,
-  async prepare(descriptor, _weights, context) {
-    const workgroupSize = elementWorkgroupSize(context.limits);
-    const program = await context.program({
-      variant: NAME,
-      key: "",
-      reads: ["x"],
-      fields: POOL_FIELDS,
-      workgroupSize,
-      unitsPerWorkgroup: workgroupSize,
-      body: body(workgroupSize),
-    });
-    return { weights: [], plan: (geometry) => [poolStep(program, descriptor, geometry)] };
-  },
+  prepare: (descriptor, _weights, context) => poolKernel(NAME, descriptor, context, MAXIMUM),
 };

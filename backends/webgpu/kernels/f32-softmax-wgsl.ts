@@ -12,30 +12,30 @@
 
 import { shapeSize } from "@mobileops/core";
 import type { WebGpuKernelVariant } from "../kernel.ts";
-import { reductionWgsl, reductionWorkgroupSize } from "./reduce.ts";
+import { reductionSpec } from "./reduce.ts";
 
 const NAME = "f32-softmax-wgsl";
 
-function body(size: number): string {
-  return `fn group(u: u32, lid: u32) {
+const GROUP = `fn group(u: u32, lid: u32) {
   let base = u * p.length;
   var top = neg_inf();
-  for (var i = lid; i < p.length; i += ${size}u) {
+  for (var i = lid; i < p.length; i += WG) {
     let v = load_x(base + i);
     top = select(top, v, v > top || is_nan(v));
   }
   top = reduce_max(lid, top);
   var sum = 0.0;
-  for (var i = lid; i < p.length; i += ${size}u) {
+  for (var i = lid; i < p.length; i += WG) {
     sum += exp(load_x(base + i) - top);
   }
   sum = reduce_sum(lid, sum);
-  for (var i = lid; i < p.length; i += ${size}u) {
-    store_y(base + i, exp(load_x(base + i) - top) / sum);
+  // A NaN or infinite maximum makes every quotient NaN (∞ − ∞); said outright, since compilers
+  // may not keep exp(NaN) NaN.
+  let undefined_row = (bitcast<u32>(top) & 0x7fffffffu) >= 0x7f800000u;
+  for (var i = lid; i < p.length; i += WG) {
+    store_y(base + i, select(exp(load_x(base + i) - top) / sum, nan_value(), undefined_row));
   }
-}
-${reductionWgsl(size)}`;
-}
+}`;
 
 /**
  * The `f32-softmax-wgsl` variant: matches every softmax.
@@ -59,16 +59,13 @@ export const f32SoftmaxWgsl: WebGpuKernelVariant<"softmax"> = {
   name: NAME,
   matches: () => true,
   async prepare(_descriptor, _weights, context) {
-    const workgroupSize = reductionWorkgroupSize(context.limits);
-    const program = await context.program({
+    const program = await context.program(reductionSpec(context.limits, {
       variant: NAME,
       key: "",
       reads: ["x"],
       fields: [["length", "u32"]],
-      workgroupSize,
-      unitsPerWorkgroup: 1,
-      body: body(workgroupSize),
-    });
+      group: GROUP,
+    }));
     return {
       weights: [],
       plan: (geometry) => {

@@ -1,20 +1,23 @@
 /**
  * WGSL shared by every program: the header the backend puts before a
  * program's body (uniform block, storage bindings, accessors), the entry
- * point of one-unit-per-invocation programs, and the fused activation.
+ * point of one-unit-per-invocation programs, their two lane widths (one
+ * `f32` or a `vec4f` per unit) and the builder of such a program at both,
+ * and the fused activation.
  *
  * Non-finite values: WGSL's `min`, `max` and `clamp` do not promise to
  * propagate NaN, and a compiler may turn a compare-and-select into them, or
  * fold `v != v` to `false` (lavapipe does both kinds of thing: `v != v` is
  * false for NaN there, and `v * 0.0` folds to `0.0` even for ±∞). So NaN
- * is detected from the bits (`is_nan`), which no float optimisation can
- * touch, and every clamp keeps NaN by selecting on that test.
+ * is detected from the bits (`is_nan`, per lane `is_nan4`), which no float
+ * optimisation can touch, and every clamp keeps NaN by selecting on that
+ * test.
  *
  * @module
  */
 
 import { type Activation, activationBounds } from "@mobileops/core";
-import type { ProgramSpec, UniformField } from "../kernel.ts";
+import type { Program, ProgramSpec, UniformField, WebGpuContext } from "../kernel.ts";
 
 /** The dispatch fields every uniform block starts with: the units this dispatch covers. */
 const DISPATCH_FIELDS: readonly UniformField[] = [["base", "u32"], ["end", "u32"]];
@@ -60,10 +63,11 @@ export function uniformBytes(spec: Pick<ProgramSpec, "reads" | "fields">): numbe
 /**
  * The complete WGSL of a program: the header, then the body. The header
  * declares `struct Params` and `var<uniform> p` (binding 0), the output `y`
- * (binding 1) and each read (bindings 2…, `array<f32>` or, for those in
- * `spec.vec4`, `array<vec4f>`), the accessors that subtract a binding's
- * window offset (so bodies index whole tensors), `is_nan`, and
- * `nan_value()` and `neg_inf()` (WGSL has no literal for either).
+ * (binding 1) and each read (bindings 2…), each `array<f32>` or, for those
+ * in `spec.vec4`, `array<vec4f>`, the accessors that subtract a binding's
+ * window offset (so bodies index whole tensors), `is_nan` and its per-lane
+ * `is_nan4`, and `nan_value()` and `neg_inf()` (WGSL has no literal for
+ * either).
  *
  * @example
  * ```ts
@@ -72,14 +76,20 @@ export function uniformBytes(spec: Pick<ProgramSpec, "reads" | "fields">): numbe
  * const code = programSource({ reads: ["x"], fields: [], body: "" });
  * assert.match(code, /@group\(0\) @binding\(2\) var<storage, read> x: array<f32>;/);
  * assert.match(code, /fn load_x\(i: u32\) -> f32 \{ return x\[i - p\.o_x\]; \}/);
- * const wide = programSource({ reads: ["x"], vec4: ["x"], fields: [], body: "" });
+ * const wide = programSource({ reads: ["x"], vec4: ["x", "y"], fields: [], body: "" });
  * assert.match(wide, /fn load4_x\(i: u32\) -> vec4f \{ return x\[\(i - p\.o_x\) \/ 4u\]; \}/);
+ * assert.match(wide, /fn store4_y\(i: u32, v: vec4f\) \{ y\[\(i - p\.o_y\) \/ 4u\] = v; \}/);
  * ```
  */
 export function programSource(
   spec: Pick<ProgramSpec, "reads" | "vec4" | "fields" | "body">,
 ): string {
   const fields = uniformFields(spec).map(([name, type]) => `  ${name}: ${type},`).join("\n");
+  const output = spec.vec4?.includes("y")
+    ? `@group(0) @binding(1) var<storage, read_write> y: array<vec4f>;
+fn store4_y(i: u32, v: vec4f) { y[(i - p.o_y) / 4u] = v; }`
+    : `@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+fn store_y(i: u32, v: f32) { y[i - p.o_y] = v; }`;
   const reads = spec.reads.map((name, i) =>
     spec.vec4?.includes(name)
       ? `@group(0) @binding(${i + 2}) var<storage, read> ${name}: array<vec4f>;\n` +
@@ -91,12 +101,12 @@ export function programSource(
 ${fields}
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-fn store_y(i: u32, v: f32) { y[i - p.o_y] = v; }
+${output}
 ${reads}
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-fn nan_value() -> f32 { return bitcast<f32>(0x7fc00000u); }
-fn neg_inf() -> f32 { return bitcast<f32>(0xff800000u); }
+fn is_nan4(v: vec4f) -> vec4<bool> { return (bitcast<vec4u>(v) & vec4u(0x7fffffffu)) > vec4u(0x7f800000u); }
+fn nan_value() -> f32 { let bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn neg_inf() -> f32 { let bits = 0xff800000u; return bitcast<f32>(bits); }
 ${spec.body}`;
 }
 
@@ -200,26 +210,143 @@ export function activationValues(activation: Activation): readonly number[] {
 }
 
 /**
- * `fn act(v: f32) -> f32`, the fused activation: `min(max(v, lo), hi)`
- * written as two selects (`lo` and `hi` are WGSL constants for ReLU and
- * ReLU6, uniforms for a general clamp), and NaN given back as NaN by a bit
- * test, whatever the compiler made of the selects.
+ * `fn act(v: f32) -> f32` (or, for {@link VEC4}, `fn act4(v: vec4f) ->
+ * vec4f`), the fused activation: `min(max(v, lo), hi)` written as two
+ * selects (`lo` and `hi` are WGSL constants for ReLU and ReLU6, uniforms
+ * for a general clamp), and NaN given back as NaN by a bit test, lane by
+ * lane, whatever the compiler made of the selects.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { activationWgsl } from "./wgsl.ts";
+ * import { activationWgsl, VEC4 } from "./wgsl.ts";
  * assert.equal(activationWgsl("none"), "fn act(v: f32) -> f32 { return v; }");
  * assert.match(activationWgsl("relu6"), /select\(select\(v, 0\.0, v < 0\.0\), 6\.0, v > 6\.0\)/);
+ * assert.match(activationWgsl("relu", VEC4), /select\(v, vec4f\(0\.0\), v < vec4f\(0\.0\)\)/);
+ * assert.match(activationWgsl("relu", VEC4), /is_nan4\(v\)/);
  * ```
  */
-export function activationWgsl(activation: Activation): string {
+export function activationWgsl(activation: Activation, lanes: Lanes = SCALAR): string {
+  const { type, suffix } = lanes;
   const kind = activationKind(activation);
-  if (kind === "none") return "fn act(v: f32) -> f32 { return v; }";
+  if (kind === "none") return `fn act${suffix}(v: ${type}) -> ${type} { return v; }`;
+  // Comparisons take no scalar beside a vector: the bounds are splatted.
+  const [lo, hi] = (kind === "clamp" ? ["p.lo", "p.hi"] : ["0.0", "6.0"]).map((bound) =>
+    lanes.count === 1 ? bound : `vec4f(${bound})`
+  );
   const clamped = kind === "relu"
-    ? "select(v, 0.0, v < 0.0)"
-    : kind === "relu6"
-    ? "select(select(v, 0.0, v < 0.0), 6.0, v > 6.0)"
-    : "select(select(v, p.lo, v < p.lo), p.hi, v > p.hi)";
-  return `fn act(v: f32) -> f32 { return select(${clamped}, v, is_nan(v)); }`;
+    ? `select(v, ${lo}, v < ${lo})`
+    : `select(select(v, ${lo}, v < ${lo}), ${hi}, v > ${hi})`;
+  return `fn act${suffix}(v: ${type}) -> ${type} { return select(${clamped}, v, is_nan${suffix}(v)); }`;
+}
+
+/**
+ * How many values one unit of a one-unit-per-invocation program takes, and
+ * the WGSL names for that width: one `f32` ({@link SCALAR}) or four
+ * adjacent values as a `vec4f` ({@link VEC4}), read by `load<suffix>_x`,
+ * written by `store<suffix>_y`, tested by `is_nan<suffix>` and clamped by
+ * `act<suffix>`, one lane at a time.
+ */
+export interface Lanes {
+  /** Values per unit. */
+  readonly count: 1 | 4;
+  /** Their WGSL type. */
+  readonly type: "f32" | "vec4f";
+  /** The WGSL type of a test per lane. */
+  readonly bool: "bool" | "vec4<bool>";
+  /** The suffix of the header's accessors and tests of this width. */
+  readonly suffix: "" | "4";
+}
+
+/**
+ * One `f32` per unit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SCALAR } from "./wgsl.ts";
+ * assert.equal(`load${SCALAR.suffix}_x`, "load_x");
+ * ```
+ */
+export const SCALAR: Lanes = { count: 1, type: "f32", bool: "bool", suffix: "" };
+
+/**
+ * Four adjacent values per unit, as one `vec4f`: for tensors whose sizes
+ * and offsets the program touches are multiples of 4.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VEC4 } from "./wgsl.ts";
+ * assert.equal(`store${VEC4.suffix}_y`, "store4_y");
+ * ```
+ */
+export const VEC4: Lanes = { count: 4, type: "vec4f", bool: "vec4<bool>", suffix: "4" };
+
+/** What {@link elementPrograms} builds a program from. */
+export interface ElementProgram {
+  /** The kernel variant. */
+  readonly variant: string;
+  /** Fused into the store: `act` / `act4` in `unit`. */
+  readonly activation: Activation;
+  /** The read-only bindings, all of the program's lane width. */
+  readonly reads: readonly string[];
+  /** Uniform fields before the activation's bounds. */
+  readonly fields: readonly UniformField[];
+  /**
+   * The statements of `fn unit(u: u32)` at a lane width, given `e`, the
+   * element index of the unit's first value (`u · lanes.count`).
+   */
+  unit(lanes: Lanes): string;
+}
+
+/**
+ * The {@link SCALAR} and {@link VEC4} programs of a one-unit-per-invocation
+ * variant with a fused activation, compiled (or taken from the cache, keyed
+ * by activation kind and width): the variant picks one per step by shape,
+ * the vec4 one where every size and offset it touches is a multiple of 4.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Program, ProgramSpec, WebGpuContext } from "../kernel.ts";
+ * import { elementPrograms, VEC4 } from "./wgsl.ts";
+ * const context = {
+ *   limits: { maxComputeInvocationsPerWorkgroup: 256 },
+ *   program: (spec: ProgramSpec) => Promise.resolve({ spec } as Program),
+ * } as WebGpuContext;
+ * const [scalar, vec4] = await elementPrograms(context, {
+ *   variant: "f32-negate-wgsl",
+ *   activation: "relu",
+ *   reads: ["x"],
+ *   fields: [],
+ *   unit: (lanes) => `store${lanes.suffix}_y(e, act${lanes.suffix}(-load${lanes.suffix}_x(e)));`,
+ * });
+ * assert.deepEqual([scalar.spec.key, vec4.spec.key], ["relu", "relu|vec4"]);
+ * assert.deepEqual(vec4.spec.vec4, ["x", "y"]);
+ * assert.match(vec4.spec.body, /let e = u \* 4u;\n  store4_y\(e, act4\(-load4_x\(e\)\)\);/);
+ * ```
+ */
+export function elementPrograms(
+  context: WebGpuContext,
+  program: ElementProgram,
+): Promise<[scalar: Program, vec4: Program]> {
+  const workgroupSize = elementWorkgroupSize(context.limits);
+  const kind = activationKind(program.activation);
+  const spec = (lanes: Lanes): ProgramSpec => ({
+    variant: program.variant,
+    key: lanes.count === 1 ? kind : `${kind}|vec4`,
+    reads: program.reads,
+    ...(lanes.count === 1 ? {} : { vec4: [...program.reads, "y"] }),
+    fields: [...program.fields, ...activationFields(program.activation)],
+    workgroupSize,
+    unitsPerWorkgroup: workgroupSize,
+    body: `${activationWgsl(program.activation, lanes)}
+fn unit(u: u32) {
+  let e = u * ${lanes.count}u;
+  ${program.unit(lanes)}
+}
+${elementMain(workgroupSize)}`,
+  });
+  return Promise.all([context.program(spec(SCALAR)), context.program(spec(VEC4))]);
 }
