@@ -81,12 +81,22 @@ import {
   loadModel,
   percent,
   preprocess,
-  type Preprocessing,
   readCard,
   readTestSet,
   type TestSet,
 } from "./tools/evaluate.ts";
+import {
+  type FashionImage,
+  type Inversion,
+  INVERSIONS,
+  preprocessingText,
+  toFashionImage,
+  top5,
+} from "./tools/fashion_mnist.ts";
 import { readSamples, type Sample, SAMPLES_DIR, SamplesError } from "./tools/train/samples.ts";
+
+// Still exported from here, where demo_test.ts imports them.
+export { type FashionImage, type Inversion, toFashionImage } from "./tools/fashion_mnist.ts";
 
 function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
@@ -102,16 +112,6 @@ function unavailableReason(error: unknown): string {
   if (error instanceof BackendUnavailableError) return error.message;
   return `failed to load: ${(error as Error).message}`;
 }
-
-/**
- * `--invert`: whether an image's gray values are turned around (255 − v)
- * before the Fashion-MNIST networks see it. `auto` inverts an image whose
- * outermost ring of pixels averages above 127.5 (a light background), since
- * Fashion-MNIST's objects are light on black.
- */
-export type Inversion = "auto" | "yes" | "no";
-
-const INVERSIONS: readonly Inversion[] = ["auto", "yes", "no"];
 
 /**
  * The demo's options: its flags, parsed and checked. Which networks run
@@ -998,77 +998,6 @@ async function onnxNetwork(options: DemoOptions): Promise<DemoNetwork> {
 
 // ---- The trained Fashion-MNIST networks ----
 
-/** `--invert auto` inverts an image whose border averages above this: a light background. */
-const LIGHT_BORDER = 127.5;
-
-/** An image as the Fashion-MNIST networks take it, before the card's padding and normalization. */
-export interface FashionImage {
-  /** `side · side` 8-bit gray values, row-major, after any inversion. */
-  readonly pixels: Uint8Array;
-  /** The mean of the outermost ring of gray pixels, before any inversion. */
-  readonly borderMean: number;
-  /** Whether the gray values were inverted (255 − v). */
-  readonly inverted: boolean;
-}
-
-/**
- * A decoded image → the `side`×`side` 8-bit gray image a Fashion-MNIST
- * network's card preprocesses, exactly:
- *
- * 1. resized to `side`×`side` by `imageToInput` of `@mobileops/image`, each
- *    of R, G, B on its own: bilinear, half-pixel centres, no antialiasing
- *    (torch's `interpolate(…, align_corners=False)`), the aspect ratio not
- *    kept, computed in float64 and stored as float32;
- * 2. gray by ITU-R BT.601 luma, `(299 R + 587 G + 114 B) / 1000` (PIL's
- *    `convert("L")` weights), in float64, rounded to the nearest integer,
- *    halves up. A gray image (R = G = B) keeps its values exactly, so a
- *    28×28 gray PNG — a committed sample — comes out as its bytes;
- * 3. inverted (255 − v) with `invert` `yes`, or with `auto` (the default)
- *    when the outermost ring of pixels averages above 127.5: Fashion-MNIST's
- *    objects are light on a black background (no test image's ring averages
- *    above 95), a product photo's background is usually light.
- *
- * A resize that shrinks more than 2× per side reads only 2×2 pixels per
- * output pixel, so fine detail aliases: an image cropped close to its
- * object classifies best. Throws `InvalidArgumentError` for an `image` that
- * is not an `RgbImage`, a `side` that is not a positive integer (as
- * `imageToInput` does), or another `invert` (field `invert`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { toFashionImage } from "./demo.ts";
- * // 3×3 white with a black centre: a light border, so `auto` inverts it.
- * const data = new Uint8Array(27).fill(255).fill(0, 12, 15);
- * const shown = toFashionImage({ width: 3, height: 3, data }, 3);
- * assert(shown.inverted && shown.borderMean === 255);
- * assert.deepEqual([...shown.pixels], [0, 0, 0, 0, 255, 0, 0, 0, 0]);
- * const red = toFashionImage({ width: 1, height: 1, data: new Uint8Array([255, 0, 0]) }, 1, "no");
- * assert.deepEqual([...red.pixels], [76]); // 299 · 255 / 1000 = 76.245
- * ```
- */
-export function toFashionImage(
-  image: RgbImage,
-  side: number,
-  invert: Inversion = "auto",
-): FashionImage {
-  if (!INVERSIONS.includes(invert)) {
-    throw new InvalidArgumentError("invert", invert, `must be one of ${INVERSIONS.join(", ")}`);
-  }
-  const rgb = imageToInput(image, side, { mean: 0, std: 1 });
-  const pixels = new Uint8Array(side * side);
-  let border = 0;
-  for (let p = 0; p < pixels.length; p++) {
-    pixels[p] = Math.round((299 * rgb[3 * p] + 587 * rgb[3 * p + 1] + 114 * rgb[3 * p + 2]) / 1000);
-    const [y, x] = [Math.floor(p / side), p % side];
-    if (y === 0 || x === 0 || y === side - 1 || x === side - 1) border += pixels[p];
-  }
-  const borderMean = border / (side === 1 ? 1 : 4 * side - 4);
-  const inverted = invert === "yes" || (invert === "auto" && borderMean > LIGHT_BORDER);
-  if (inverted) pixels.forEach((v, p) => pixels[p] = 255 - v);
-  return { pixels, borderMean, inverted };
-}
-
 /** An image for the trained networks: a committed sample or `--image`. */
 interface TrainedImage {
   /** As the report shows it: a sample's file name, `--image` as given. */
@@ -1134,17 +1063,6 @@ function chooseNetworks(
     );
   }
   return chosen;
-}
-
-/** The card's preprocessing in words, after the 8-bit gray image. */
-function preprocessingText(spec: Preprocessing): string {
-  const [top, left, bottom, right] = spec.pad;
-  const rows = spec.image[0] * spec.replicate + top + bottom;
-  const columns = spec.image[1] * spec.replicate + left + right;
-  return `${spec.image.join("×")} gray${
-    spec.replicate > 1 ? `, each pixel repeated ${spec.replicate}×${spec.replicate}` : ""
-  }, padded with ${spec.padValue} (top, left, bottom, right: ${spec.pad.join(", ")}) to ` +
-    `${rows}×${columns}, (v − ${spec.mean}) / ${spec.std}, ${spec.channels} channels`;
 }
 
 /** What a network is fed for an image: the card's preprocessing, in the graph's layout. */
@@ -1395,17 +1313,6 @@ function percentile(sorted: readonly number[], fraction: number): number {
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return a.reduce((worst, value, i) => Math.max(worst, Math.abs(value - b[i])), 0);
-}
-
-function top5(logits: Float32Array, labels?: readonly string[]): BackendRun["top5"] {
-  const max = logits.reduce((a, b) => Math.max(a, b), -Infinity);
-  const exps = Array.from(logits, (logit) => Math.exp(logit - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 5).map((index) => ({
-    index,
-    probability: exps[index] / total,
-    ...(labels === undefined ? {} : { label: labels[index] }),
-  }));
 }
 
 /** Prints a progress line at most once a second, for steps that take longer. */

@@ -14,6 +14,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoBundle } from "./bundle/build.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -53,15 +54,7 @@ async function deno(args: string[], stdin?: string): Promise<string> {
  * ```
  */
 export async function workerModule(): Promise<string> {
-  const bundle = await deno([
-    "bundle",
-    "--quiet",
-    "--platform",
-    "browser",
-    "--format",
-    "esm",
-    "backends/wasm/worker.ts",
-  ]);
+  const bundle = await denoBundle("backends/wasm/worker.ts");
   if (/^\s*(import|export)\b/m.test(bundle)) {
     throw new Error("the bundled worker still imports or exports: it must be one plain script");
   }

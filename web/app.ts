@@ -4,13 +4,15 @@
  * see the top-5, the time per layer, and benchmark the network. The work is
  * done by `./lib.ts`; this module only wires it to the page. The page's
  * state is also written into `data-` attributes (`#status[data-state]`,
- * `#top5[data-top1]`, the benchmark rows' `data-*`) for `web/browser_check.ts`.
+ * `#top5[data-top1]`, `#layers-summary[data-clock]`, the layer rows'
+ * `data-variant` / `data-gflops`, the benchmark rows' `data-*`) for
+ * `web/browser_check.ts`.
  *
  * @module
  */
 
 import { type Backend, BackendUnavailableError } from "@mobileops/core";
-import { type CompiledModel, compileGraph } from "@mobileops/graph";
+import { type CompiledModel, compileGraph, type ModelProfile } from "@mobileops/graph";
 import { decodeImage, ImageDecodeError, type RgbImage } from "@mobileops/image";
 import {
   BACKEND_NAMES,
@@ -18,17 +20,15 @@ import {
   backendUnavailable,
   createBackend,
 } from "@mobileops/registry";
+import { type CardModel, parseCard } from "../tools/fashion_mnist.ts";
 import {
   benchmark,
-  cardEntries,
-  type CardEntry,
   classify,
   loadNetwork,
   type Network,
   type NetworkChoice,
   networkChoices,
   profileLayers,
-  toGray,
 } from "./lib.ts";
 
 const CARD_URL = new URL("/models/pretrained/fashion-mnist/card.json", location.href);
@@ -47,7 +47,7 @@ let compiled: { key: string; model: CompiledModel } | undefined;
 let image: { name: string; picture: RgbImage } | undefined;
 /** Classifications shown so far: `#top5[data-run]`, so a test can wait for the next one. */
 let classifications = 0;
-let entries: CardEntry[] = [];
+let entries: CardModel[] = [];
 let choices: NetworkChoice[] = [];
 /** Serializes the page's work: a click while a run is going waits for it. */
 let queue: Promise<unknown> = Promise.resolve();
@@ -150,18 +150,16 @@ function enqueue(label: string, work: () => Promise<string>): Promise<unknown> {
 function showSeen(net: Network, picture: RgbImage): void {
   const canvas = byId<HTMLCanvasElement>("seen");
   const caption = byId<HTMLElement>("seen-caption");
-  if (net.choice.kind !== "fashion") {
-    canvas.hidden = true;
-    caption.textContent = net.inputDescription;
-    return;
-  }
-  const gray = toGray(picture, 28);
-  const pixels = new ImageData(28, 28);
+  byId("input-description").textContent = `The network's input: ${net.inputDescription}.`;
+  canvas.hidden = caption.hidden = net.seen === undefined;
+  if (net.seen === undefined) return;
+  const gray = net.seen(picture);
+  const side = Math.sqrt(gray.pixels.length);
+  const pixels = new ImageData(side, side);
   gray.pixels.forEach((v, p) => pixels.data.set([v, v, v, 255], 4 * p));
+  canvas.width = canvas.height = side;
   canvas.getContext("2d")!.putImageData(pixels, 0, 0);
-  canvas.hidden = false;
-  caption.textContent = `what the network sees: ${net.inputDescription}` +
-    (gray.inverted ? " (inverted)" : "");
+  caption.textContent = `what the network sees${gray.inverted ? " (inverted)" : ""}`;
 }
 
 function classifyNow(): Promise<unknown> {
@@ -170,52 +168,68 @@ function classifyNow(): Promise<unknown> {
 
 /** Classifies the current image on the current backend and network; shows the answer and the layer times. */
 async function classifyImage(): Promise<string> {
-  const { name, picture } = image!;
+  const { name: file, picture } = image!;
   const model = await currentCompiled();
   const net = network!;
   showSeen(net, picture);
   const input = net.input(picture);
   const { top5 } = await classify(model, input, net.labels);
   const list = byId<HTMLOListElement>("top5");
-  list.dataset.top1 = top5[0].label;
-  list.dataset.file = name;
+  // Random-weight networks have no class names: their classes are shown by index.
+  const name = (ranked: (typeof top5)[number]) => ranked.label ?? `class ${ranked.index}`;
+  list.dataset.top1 = name(top5[0]);
+  list.dataset.file = file;
   list.dataset.run = String(++classifications);
   list.replaceChildren(...top5.map((ranked) => {
     const item = document.createElement("li");
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.style.width = `${Math.max(1, 12 * ranked.probability)}rem`;
-    item.dataset.label = ranked.label;
-    item.append(bar, `${ranked.label} — ${(100 * ranked.probability).toFixed(1)} %`);
+    item.dataset.label = name(ranked);
+    item.append(bar, `${name(ranked)} — ${(100 * ranked.probability).toFixed(1)} %`);
     return item;
   }));
   await showLayers(model, input);
-  return `${name}: ${top5[0].label} (${net.choice.id} on ${describeBackend(model.backend)})`;
+  return `${file}: ${name(top5[0])} (${net.choice.id} on ${describeBackend(model.backend)})`;
 }
+
+/** What each clock of a profile measures, for the chart's summary line. */
+const CLOCKS: Record<ModelProfile["clock"], string> = {
+  device: "GPU timestamps",
+  cpu: "the CPU clock around each kernel",
+  enqueue: "the time to record each kernel, not to run it: this adapter has no timestamp-query",
+};
+
+/** How many profiled runs each layer's time is the median of. */
+const PROFILE_RUNS = 5;
 
 async function showLayers(model: CompiledModel, input: Float32Array): Promise<void> {
   using tensor = model.backend.upload(input, model.graph.inputShape);
-  const profile = await profileLayers(model, tensor);
-  const total = profile.layers.reduce((sum, layer) => sum + layer.ms, 0);
+  const profile = await profileLayers(model, tensor, PROFILE_RUNS);
   const longest = Math.max(...profile.layers.map((layer) => layer.ms));
-  const clocks = {
-    device: "the GPU's own clock, median of 5 runs",
-    cpu: "wall time of each layer, median of 5 runs",
-    sync: "each layer run alone and waited for",
-  };
-  byId("layers-summary").textContent = `${profile.layers.length} layers, ` +
-    `${total.toFixed(1)} ms in all (${clocks[profile.clock]})`;
+  const summary = byId("layers-summary");
+  summary.dataset.clock = profile.clock;
+  summary.textContent = `${profile.layers.length} layers, ${profile.totalMs.toFixed(1)} ms in ` +
+    `all: each layer the median of ${PROFILE_RUNS} runs, timed by ${CLOCKS[profile.clock]}`;
   byId("layers").replaceChildren(...profile.layers.map((layer) => {
     const row = document.createElement("div");
     // Coloured by the kernel's op word (f32-<op>-…): conv, gemm, dwconv, channel…
     row.className = `row kernel-${layer.variant.split("-")[1]}`;
-    row.title = `${layer.op}, ${layer.variant}`;
-    const cells = [layer.node, layer.variant, "", `${layer.ms.toFixed(layer.ms < 1 ? 3 : 1)} ms`]
-      .map((text) => {
-        const cell = document.createElement("span");
-        cell.textContent = text;
-        return cell;
-      });
+    row.title = `${layer.op}, ${layer.variant}, ${layer.multiplyAdds} multiply-adds`;
+    Object.assign(row.dataset, { variant: layer.variant, gflops: String(layer.gflops) });
+    const cells = [
+      layer.node,
+      layer.variant,
+      "",
+      `${layer.ms.toFixed(layer.ms < 1 ? 3 : 1)} ms`,
+      // No rate for pools, add, concat and shuffles (no multiply-adds), nor for a layer shorter
+      // than the clock's tick (a browser's performance.now() ticks in 5 µs steps, or 100 µs).
+      layer.multiplyAdds > 0 && layer.ms > 0 ? `${layer.gflops.toFixed(2)} GFLOP/s` : "",
+    ].map((text) => {
+      const cell = document.createElement("span");
+      cell.textContent = text;
+      return cell;
+    });
     cells[2].className = "bar";
     cells[2].style.width = `${longest > 0 ? (100 * layer.ms) / longest : 0}%`;
     row.append(...cells);
@@ -339,7 +353,7 @@ async function setUpBackends(): Promise<void> {
 }
 
 async function setUpNetworks(): Promise<void> {
-  entries = cardEntries(await (await fetch(CARD_URL)).json());
+  entries = parseCard(await (await fetch(CARD_URL)).json());
   choices = networkChoices(entries);
   networkSelect.replaceChildren(...choices.map((c) => new Option(c.label, c.id)));
   networkSelect.disabled = false;

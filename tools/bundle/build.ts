@@ -23,6 +23,42 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DEFAULT_BUNDLE = join(root, "dist", "mobileops.js");
 
 /**
+ * Runs `deno bundle` (Deno's esbuild-based bundler) from the repository
+ * root on `entry` (a path relative to the root, or absolute) for the browser
+ * platform as an ES module, adding `extraArgs` (e.g. `--sourcemap linked`,
+ * `--external node:assert/strict`). With `extraArgs` naming an `--output`
+ * file it resolves to `""`; otherwise to the bundle's text.
+ *
+ * @throws {Error} `deno bundle` failed: the entry, its exit code and output.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { denoBundle } from "./build.ts";
+ * const code = await denoBundle("packages/core/limits.ts");
+ * assert.match(code, /MAX_DIMENSION/);
+ * assert.doesNotMatch(code, /^import /m);
+ * ```
+ */
+export async function denoBundle(
+  entry: string,
+  extraArgs: readonly string[] = [],
+): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "browser", "--format", "esm", ...extraArgs, entry],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `deno bundle ${entry} failed (exit ${code}): ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(stdout);
+}
+
+/**
  * Bundles the workspace's runtime packages into `outFile` (its directory
  * created) and resolves to its size in bytes.
  *
@@ -42,23 +78,7 @@ export const DEFAULT_BUNDLE = join(root, "dist", "mobileops.js");
  */
 export async function buildBundle(outFile: string): Promise<number> {
   await Deno.mkdir(dirname(outFile), { recursive: true });
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "--output",
-      outFile,
-      join(root, "tools", "bundle", "mobileops.ts"),
-    ],
-    cwd: root,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(`deno bundle failed (exit ${code}): ${new TextDecoder().decode(stderr)}`);
-  }
+  await denoBundle(join("tools", "bundle", "mobileops.ts"), ["--output", outFile]);
   return (await Deno.stat(outFile)).size;
 }
 
