@@ -398,17 +398,15 @@ class ValidatingBackend<S, K, C> implements Backend, TensorOwner {
       }
     }
     const storage = tensorState(result)!.storage as S;
-    if (this.#timed === undefined) {
+    const start = performance.now();
+    try {
       this.#impl.run(kernel.inner as K, storages, storage, geometry);
-    } else {
-      const start = performance.now();
-      this.#impl.run(kernel.inner as K, storages, storage, geometry);
-      this.#timed.push({
-        variant: kernel.variant,
-        key: kernel.key,
-        ms: performance.now() - start,
-      });
+    } catch (error) {
+      // An output made for this call alone would otherwise outlive the error that refused it.
+      if (output === undefined) result.dispose();
+      throw error;
     }
+    this.#timed?.push({ variant: kernel.variant, key: kernel.key, ms: performance.now() - start });
     return result;
   }
 

@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   OP_NAMES,
   type RunTimer,
+  UnsupportedError,
   type VariantTables,
 } from "./mod.ts";
 
@@ -21,7 +22,14 @@ const TOY_VARIANTS = Object.fromEntries(
  * `asynchronous` make it look like a GPU backend with or without timestamps.
  */
 function toyBackend(
-  options: { timer?: RunTimer; asynchronous?: boolean; spin?: number[]; log?: string[] } = {},
+  options: {
+    timer?: RunTimer;
+    asynchronous?: boolean;
+    spin?: number[];
+    log?: string[];
+    /** Makes `run` throw, as a backend does for a unit it cannot plan. */
+    refuse?: boolean;
+  } = {},
 ): Backend {
   let calls = 0;
   const impl: BackendImpl<Float32Array, string> = {
@@ -40,6 +48,7 @@ function toyBackend(
     variants: TOY_VARIANTS,
     context: undefined,
     run: (_kernel, [a, b], out) => {
+      if (options.refuse) throw new UnsupportedError("kernel", "toy-add", "refused");
       const until = performance.now() + (options.spin?.[calls++] ?? 0);
       while (performance.now() < until) { /* busy: the work the CPU clock measures */ }
       for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
@@ -133,4 +142,22 @@ Deno.test("time: bad work, overlapping calls, a throwing run and disposal", asyn
   assert.equal((await backend.time(() => {})).runs.length, 0);
   backend.dispose();
   await assert.rejects(backend.time(() => {}), DisposedError);
+});
+
+Deno.test("a run the backend refuses leaves no output behind, and a given output alive", async () => {
+  using backend = toyBackend({ refuse: true });
+  const kernel = await backend.prepare(add());
+  const a = backend.upload([1, 2], [2]);
+  const out = backend.zeros([2]);
+  const held = () => [backend.memoryStats().tensors, backend.memoryStats().tensorBytes];
+  const before = held();
+  assert.throws(() => backend.run(kernel, [a, a]), UnsupportedError);
+  assert.deepEqual(held(), before);
+  assert.throws(() => backend.run(kernel, [a, a], out), UnsupportedError);
+  assert.equal(out.disposed, false);
+  // A refused run inside time() is not timed.
+  assert.equal(
+    (await backend.time(() => assert.throws(() => backend.run(kernel, [a, a])))).runs.length,
+    0,
+  );
 });
