@@ -98,9 +98,9 @@ Deno.test({
   ignore,
   async fn() {
     const units: readonly [UnitShape, string][] = [
-      [{ inChannels: 24, channels: 12, groups: 3, stride: 1 }, "f32-dwconv-8x8-wgsl"],
-      [{ inChannels: 24, channels: 60, groups: 3, stride: 2 }, "f32-dwconv-8x8-wgsl"],
-      [{ inChannels: 16, channels: 32, groups: 8, stride: 2 }, "f32-dwconv-8x8-wgsl"],
+      [{ inChannels: 24, channels: 12, groups: 3, stride: 1 }, "f32-dwconv-2x4-wgsl"],
+      [{ inChannels: 24, channels: 60, groups: 3, stride: 2 }, "f32-dwconv-2x4-wgsl"],
+      [{ inChannels: 16, channels: 32, groups: 8, stride: 2 }, "f32-dwconv-2x4-wgsl"],
       [{ inChannels: 9, channels: 6, groups: 3, stride: 1 }, "f32-dwconv-wgsl"],
       [{ inChannels: 6, channels: 6, groups: 2, stride: 2, multiplier: 2 }, "f32-dwconv-wgsl"],
     ];

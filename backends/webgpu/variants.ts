@@ -18,10 +18,10 @@ import { f32ChannelShuffleWgsl } from "./kernels/f32-channel-shuffle-wgsl.ts";
 import { f32ConcatWgsl } from "./kernels/f32-concat-wgsl.ts";
 import { f32Conv3x3s2Wgsl } from "./kernels/f32-conv-3x3s2-wgsl.ts";
 import { f32ConvWgsl } from "./kernels/f32-conv-wgsl.ts";
-import { f32Dwconv8x8Wgsl } from "./kernels/f32-dwconv-8x8-wgsl.ts";
+import { f32Dwconv2x4Wgsl } from "./kernels/f32-dwconv-2x4-wgsl.ts";
 import { f32DwconvWgsl } from "./kernels/f32-dwconv-wgsl.ts";
 import { f32FullyConnectedWgsl } from "./kernels/f32-fully-connected-wgsl.ts";
-import { f32Gemm1x1Tile32Wgsl } from "./kernels/f32-gemm-1x1-32x32-wgsl.ts";
+import { f32Gemm1x1Tile16x4Wgsl } from "./kernels/f32-gemm-1x1-16x4-wgsl.ts";
 import { f32Gemm1x1Wgsl } from "./kernels/f32-gemm-1x1-wgsl.ts";
 import { f32GlobalAvgpoolWgsl } from "./kernels/f32-global-avgpool-wgsl.ts";
 import { f32MaxpoolWgsl } from "./kernels/f32-maxpool-wgsl.ts";
@@ -44,7 +44,7 @@ import { f32SoftmaxWgsl } from "./kernels/f32-softmax-wgsl.ts";
  *   },
  * } as WebGpuContext;
  * const dw = depthwiseConv2d({ channels: 8, kernel: 3 });
- * assert.equal(chooseVariant(WEBGPU_VARIANTS, dw, context).name, "f32-dwconv-8x8-wgsl");
+ * assert.equal(chooseVariant(WEBGPU_VARIANTS, dw, context).name, "f32-dwconv-2x4-wgsl");
  * const dilated = depthwiseConv2d({ channels: 8, kernel: 3, dilation: 2 });
  * assert.equal(chooseVariant(WEBGPU_VARIANTS, dilated, context).name, "f32-dwconv-wgsl");
  * const stem = denseConv2d({ inChannels: 3, outChannels: 32, kernel: 3, stride: 2 });
@@ -54,9 +54,9 @@ import { f32SoftmaxWgsl } from "./kernels/f32-softmax-wgsl.ts";
  */
 export const WEBGPU_VARIANTS: VariantTables<WebGpuKernel, WebGpuContext> = {
   conv2d: [
-    f32Gemm1x1Tile32Wgsl,
+    f32Gemm1x1Tile16x4Wgsl,
     f32Gemm1x1Wgsl,
-    f32Dwconv8x8Wgsl,
+    f32Dwconv2x4Wgsl,
     f32DwconvWgsl,
     f32Conv3x3s2Wgsl,
     f32ConvWgsl,

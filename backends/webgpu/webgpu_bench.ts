@@ -4,13 +4,25 @@
 //   kernel f32-conv-3x3s2-wgsl against the generic f32-conv-wgsl, 10 runs then one sync per
 //   iteration (the ~11 ms poll of a sync is shared by the 10);
 // - ShuffleNet v1 1× g=3 at 224, compiled, one warm inference + sync per iteration, with and
-//   without folding channel shuffles into the depthwise readers (`foldChannelShuffle`).
+//   without folding channel shuffles into the depthwise readers (`foldChannelShuffle`);
+// - `deno run … webgpu_bench.ts depthwise|pointwise [rounds]`: MobileNet v1 1.0-224's 13
+//   depthwise (3×3) or 13 pointwise layers (relu6), each layer's median GPU-timestamp time
+//   (`backend.time`) over the rounds (default 30; one run of every layer per round) and its
+//   GFLOP/s.
 //
 // `XDG_RUNTIME_DIR=/tmp deno bench --allow-read --allow-env backends/webgpu/webgpu_bench.ts`;
 // `deno run` on this file prints the median of 30 warm iterations of each, interleaved; its
 // arguments: a substring of the names to run (default all) and the iterations (default 30).
 import { randomFloat32, seededRandom } from "@mobileops/conformance";
-import { type Backend, conv2d, type KernelVariant, type Tensor } from "@mobileops/core";
+import {
+  type Backend,
+  conv2d,
+  depthwiseConv2d,
+  type KernelVariant,
+  opCost,
+  pointwiseConv2d,
+  type Tensor,
+} from "@mobileops/core";
 import { shufflenetV1 } from "@mobileops/models";
 import { f32Conv3x3s2Wgsl } from "./kernels/f32-conv-3x3s2-wgsl.ts";
 import { createWebGpuBackend } from "./mod.ts";
@@ -76,9 +88,102 @@ async function setUp(): Promise<Map<string, () => Promise<void>>> {
   return work;
 }
 
+/** MobileNet v1 1.0-224's depthwise layers (input side, channels, stride), each followed by a
+ * pointwise layer to the next channel count. */
+const MOBILENET = [
+  [112, 32, 1, 64],
+  [112, 64, 2, 128],
+  [56, 128, 1, 128],
+  [56, 128, 2, 256],
+  [28, 256, 1, 256],
+  [28, 256, 2, 512],
+  ...Array.from({ length: 5 }, () => [14, 512, 1, 512] as const),
+  [14, 512, 2, 1024],
+  [7, 1024, 1, 1024],
+] as const;
+
+/** One layer of {@link MOBILENET}: its descriptor, input shape and name. */
+function mobilenetLayer(
+  kind: "depthwise" | "pointwise",
+  [side, c, stride, next]: typeof MOBILENET[number],
+) {
+  if (kind === "depthwise") {
+    return {
+      name: `${side}×${side}×${c} s${stride}`,
+      shape: [1, side, side, c] as const,
+      descriptor: depthwiseConv2d({
+        channels: c,
+        kernel: 3,
+        stride,
+        padding: "same",
+        bias: true,
+        activation: "relu6",
+      }),
+    };
+  }
+  const out = Math.ceil(side / stride);
+  return {
+    name: `${out}×${out}×${c}→${next}`,
+    shape: [1, out, out, c] as const,
+    descriptor: pointwiseConv2d({
+      inChannels: c,
+      outChannels: next,
+      bias: true,
+      activation: "relu6",
+    }),
+  };
+}
+
+/** Times MobileNet v1's 13 layers of one kind on the GPU clock, one run each per round. */
+async function mobilenetLayers(kind: "depthwise" | "pointwise", rounds: number) {
+  using backend = await createWebGpuBackend();
+  const random = seededRandom(4);
+  const layers = await Promise.all(MOBILENET.map(async (layer) => {
+    const { name, shape, descriptor } = mobilenetLayer(kind, layer);
+    const [, , , c] = shape;
+    const kernel = await backend.prepare(descriptor, {
+      filter: randomFloat32(
+        random,
+        descriptor.outChannels * (c / descriptor.groups) * descriptor.kernel[0] *
+          descriptor.kernel[1],
+      ),
+      bias: randomFloat32(random, descriptor.outChannels),
+    });
+    const x = backend.upload(randomFloat32(random, shape.reduce((a, b) => a * b)), shape);
+    const y = backend.run(kernel, [x]);
+    const flops = 2 * opCost(descriptor, [shape]).multiplyAdds;
+    return { name, kernel, x, y, flops };
+  }));
+  const times = layers.map((): number[] => []);
+  for (let round = 0; round < rounds + 3; round++) {
+    const { clock, runs } = await backend.time(() => {
+      for (const { kernel, x, y } of layers) backend.run(kernel, [x], y);
+    });
+    if (clock !== "device") throw new Error(`no GPU timestamps here (clock ${clock})`);
+    if (round >= 3) runs.forEach((run, i) => times[i].push(run.ms));
+  }
+  let total = 0;
+  for (const [i, { name, kernel, flops }] of layers.entries()) {
+    const ms = median(times[i]);
+    total += ms;
+    console.log(
+      `${name.padEnd(18)} ${kernel.variant}: median ${ms.toFixed(3)} ms, ${
+        (flops / ms / 1e6).toFixed(2)
+      } GFLOP/s`,
+    );
+  }
+  console.log(`13 ${kind} layers: ${total.toFixed(2)} ms (sum of medians)`);
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1];
+}
+
 const reason = await webgpuUnavailable();
 if (reason !== undefined) {
   console.error(`SKIPPED: ${reason}`);
+} else if (import.meta.main && (Deno.args[0] === "depthwise" || Deno.args[0] === "pointwise")) {
+  await mobilenetLayers(Deno.args[0], Number(Deno.args[1] ?? "30"));
 } else if (import.meta.main) {
   // Interleaved, in alternating order, so that the load of a shared machine falls on every
   // configuration alike; the per-round ratio to the first configuration pairs them up.
@@ -94,11 +199,10 @@ if (reason !== undefined) {
       if (round >= 3) times[i].push(performance.now() - start);
     }
   }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
   for (const [i, [name]] of work.entries()) {
     const ratio = median(times[i].map((time, round) => time / times[0][round]));
     console.log(
-      `${name}: median ${median([...times[i]]).toFixed(1)} ms (min ${
+      `${name}: median ${median(times[i]).toFixed(1)} ms (min ${
         Math.min(...times[i]).toFixed(1)
       }); paired ratio to the first ${ratio.toFixed(3)}`,
     );

@@ -4,7 +4,8 @@
  * the descriptor has none, since adding an exact 0 changes no sum), the
  * step over output elements with its spans, the WGSL that decodes an
  * output element and clips a window to the image, and what a depthwise
- * kernel offers to read through a folded channel shuffle.
+ * kernel offers to read through a folded channel shuffle, and the
+ * generator of unrolled WGSL the register-blocked programs use.
  *
  * @module
  */
@@ -231,3 +232,19 @@ export function foldsChannelShuffle(context: WebGpuContext): boolean {
  */
 export const SHUFFLED_CHANNEL_WGSL = `
 fn shuffled(c: u32) -> u32 { return (c % p.sg) * (p.c / p.sg) + c / p.sg; }`;
+
+/**
+ * WGSL statements `line(0) … line(count − 1)`, one per line at `indent`:
+ * a loop unrolled when the program is generated, so that what it indexes
+ * (columns, taps, accumulators) can be named registers instead of arrays.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unrolled } from "./conv.ts";
+ * assert.equal(unrolled(3, "  ", (i) => `var acc${i} = bias;`), "var acc0 = bias;\n  var acc1 = bias;\n  var acc2 = bias;");
+ * ```
+ */
+export function unrolled(count: number, indent: string, line: (i: number) => string): string {
+  return Array.from({ length: count }, (_, i) => line(i)).join(`\n${indent}`);
+}

@@ -6,14 +6,14 @@ import { webgpuUnavailable } from "../testing.ts";
 const ignore = await webgpuUnavailable() !== undefined;
 
 Deno.test({
-  name: "f32-gemm-1x1-32x32-wgsl: every tile remainder of pixels, channels and K",
+  name: "f32-gemm-1x1-16x4-wgsl: block remainders of pixels, channels, K and groups",
   ignore,
   async fn() {
     using backend = await createWebGpuBackend();
     const cases = [];
     let seed = 1;
-    // Pixels: under, at and past one 32-pixel tile and one 4-pixel block; K: under, at and
-    // past one 16-step; outputs: under, at and past one 32-channel tile.
+    // Pixels: under, at and past one and two 16-pixel blocks; K and outputs: one and several
+    // 4-wide steps.
     for (const [h, w] of [[1, 1], [1, 3], [4, 8], [5, 7], [3, 11], [9, 8]]) {
       for (const [cin, cout] of [[4, 4], [16, 32], [20, 36], [36, 8], [64, 68]]) {
         cases.push(kernelCase({
@@ -41,12 +41,12 @@ Deno.test({
         seed: seed++,
       }));
     }
-    await assertCasesPass(backend, cases, { variant: "f32-gemm-1x1-32x32-wgsl" });
+    await assertCasesPass(backend, cases, { variant: "f32-gemm-1x1-16x4-wgsl" });
   },
 });
 
 Deno.test({
-  name: "f32-gemm-1x1-32x32-wgsl: NaN and ±∞ stay in their pixel and channel",
+  name: "f32-gemm-1x1-16x4-wgsl: NaN and ±∞ stay in their pixel and channel",
   ignore,
   async fn() {
     using backend = await createWebGpuBackend();
@@ -59,7 +59,7 @@ Deno.test({
     await assertCasesPass(
       backend,
       [kernelCase({ descriptor, inputShapes: [[1, 5, 9, 20]], specials })],
-      { variant: "f32-gemm-1x1-32x32-wgsl" },
+      { variant: "f32-gemm-1x1-16x4-wgsl" },
     );
   },
 });
