@@ -15,33 +15,22 @@
  */
 
 import assert from "node:assert/strict";
-import { randomFloat32, reference, seededRandom, withinTolerance } from "@mobileops/conformance";
+import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import {
   type Backend,
   InvalidArgumentError,
   ShapeError,
   shapeSize,
-  type Tensor,
   validateOptions,
 } from "@mobileops/core";
-import { GRAPH_INPUT, lastUses } from "@mobileops/graph";
 import { referenceForward } from "@mobileops/graph/reference";
 import { ModelOptionError } from "./errors.ts";
+import { checkLayers, type LayerCheck } from "./layer_check.ts";
 import { mobilenetV1 } from "./mobilenet_v1.ts";
 import { Model } from "./model.ts";
 import { shufflenetV1 } from "./shufflenet_v1.ts";
 
-/** How one layer compared with the reference. */
-export interface LayerCheck {
-  /** The graph node checked, e.g. `"conv1"`. */
-  readonly name: string;
-  /** Whether every output is within the op-level tolerance (`worstRatio` ≤ 1). */
-  readonly ok: boolean;
-  /** Largest error over tolerance among the layer's outputs (≤ 1 passes). */
-  readonly worstRatio: number;
-  /** Where and by how much it failed; empty when `ok`. */
-  readonly detail: string;
-}
+export { checkLayers, type LayerCheck } from "./layer_check.ts";
 
 /** The outcome of {@link checkModel}. */
 export interface ModelCheck {
@@ -104,40 +93,7 @@ export async function checkModel(
     );
   }
   const graph = model.graph;
-  const uses = lastUses(graph);
-  const values = new Map<string, Float32Array>([[GRAPH_INPUT, input]]);
-  const tensors = new Map<string, Tensor>([[GRAPH_INPUT, backend.upload(input, graph.inputShape)]]);
-  const layers: LayerCheck[] = [];
-  try {
-    for (const [i, node] of graph.nodes.entries()) {
-      using kernel = await backend.prepare(node.descriptor, node.weights);
-      const output = backend.run(kernel, node.inputs.map((name) => tensors.get(name)!));
-      tensors.set(node.name, output);
-      const actual = await output.download();
-      values.set(node.name, actual);
-      const expected = reference(
-        node.descriptor,
-        node.weights,
-        node.inputs.map((name) => ({ shape: tensors.get(name)!.shape, data: values.get(name)! })),
-      );
-      const comparison = withinTolerance(actual, expected);
-      layers.push({
-        name: node.name,
-        ok: comparison.ok,
-        worstRatio: comparison.worstRatio,
-        detail: comparison.detail,
-      });
-      for (const name of node.inputs) {
-        if (uses.get(name) !== i) continue;
-        tensors.get(name)!.dispose();
-        tensors.delete(name);
-        values.delete(name);
-      }
-    }
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
-  }
-  const layered = values.get(graph.output)!;
+  const { layers, output: layered } = await checkLayers(graph, backend, input);
   using compiled = await model.compile(backend);
   using uploaded = backend.upload(input, graph.inputShape);
   const logits = await compiled.run(uploaded).download();

@@ -16,15 +16,17 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { reference, seededRandom, withinTolerance } from "@mobileops/conformance";
-import type { Backend, BackendCapabilities, Tensor } from "@mobileops/core";
+import { seededRandom } from "@mobileops/conformance";
+import type { Backend, BackendCapabilities } from "@mobileops/core";
 import { createJsBackend } from "@mobileops/backend-js";
 import { createWasmBackend } from "@mobileops/backend-wasm";
-import { compileGraph, GRAPH_INPUT, lastUses, type ModelGraph } from "@mobileops/graph";
+import { compileGraph, type ModelGraph } from "@mobileops/graph";
 import { decodeImage } from "@mobileops/image";
 import { mobilenetV1, shufflenetV1 } from "@mobileops/models";
 import { loadOnnx } from "@mobileops/onnx";
 import { parseCard, preprocess } from "../evaluate.ts";
+// By path, not through `@mobileops/models/testing`, whose `using` declarations Node 20 cannot parse.
+import { checkLayers } from "../../models/layer_check.ts";
 
 /** The trained networks' directory, relative to the repository root. */
 export const FASHION_MNIST_MODELS = "models/pretrained/fashion-mnist";
@@ -104,40 +106,15 @@ function cases(root: string): Case[] {
   return [...built, ...trained];
 }
 
-/** Runs `graph` node by node on `backend` and compares each node with the float64 reference. */
+/** The worst layer of `graph` on `backend` against the float64 reference ({@link checkLayers}). */
 async function worstLayer(
   graph: ModelGraph,
   backend: Backend,
   input: Float32Array,
 ): Promise<{ ratio: number; layer: string }> {
-  const uses = lastUses(graph);
-  const values = new Map<string, Float32Array>([[GRAPH_INPUT, input]]);
-  const tensors = new Map<string, Tensor>([[GRAPH_INPUT, backend.upload(input, graph.inputShape)]]);
   let worst = { ratio: 0, layer: "" };
-  try {
-    for (const [i, node] of graph.nodes.entries()) {
-      const kernel = await backend.prepare(node.descriptor, node.weights);
-      const output = backend.run(kernel, node.inputs.map((name) => tensors.get(name)!));
-      kernel.dispose();
-      tensors.set(node.name, output);
-      const actual = await output.download();
-      values.set(node.name, actual);
-      const expected = reference(
-        node.descriptor,
-        node.weights,
-        node.inputs.map((name) => ({ shape: tensors.get(name)!.shape, data: values.get(name)! })),
-      );
-      const { worstRatio } = withinTolerance(actual, expected);
-      if (!(worstRatio <= worst.ratio)) worst = { ratio: worstRatio, layer: node.name };
-      for (const name of node.inputs) {
-        if (uses.get(name) !== i) continue;
-        tensors.get(name)!.dispose();
-        tensors.delete(name);
-        values.delete(name);
-      }
-    }
-  } finally {
-    for (const tensor of tensors.values()) tensor.dispose();
+  for (const layer of (await checkLayers(graph, backend, input)).layers) {
+    if (!(layer.worstRatio <= worst.ratio)) worst = { ratio: layer.worstRatio, layer: layer.name };
   }
   return worst;
 }
