@@ -35,3 +35,29 @@ export async function webgpuUnavailable(): Promise<string | undefined> {
   }
   return reason;
 }
+
+/**
+ * Replaces `navigator.gpu` with `gpu` (a stub adapter source, or
+ * `undefined` for a runtime without WebGPU) while `body` runs, and removes
+ * the stub afterwards, so a test can exercise the backend's handling of
+ * adapters this machine does not have.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BackendUnavailableError } from "@mobileops/core";
+ * import { createWebGpuBackend } from "./mod.ts";
+ * import { withGpu } from "./testing.ts";
+ * await withGpu({ requestAdapter: () => Promise.resolve(null) }, async () => {
+ *   await assert.rejects(createWebGpuBackend(), BackendUnavailableError);
+ * });
+ * ```
+ */
+export async function withGpu(gpu: unknown, body: () => Promise<void>): Promise<void> {
+  Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true });
+  try {
+    await body();
+  } finally {
+    delete (navigator as { gpu?: unknown }).gpu;
+  }
+}

@@ -10,7 +10,7 @@ import {
   pointwiseConv2d,
 } from "@mobileops/core";
 import { createWebGpuBackend } from "./mod.ts";
-import { webgpuUnavailable } from "./testing.ts";
+import { webgpuUnavailable, withGpu } from "./testing.ts";
 import { GpuRunTimer, RUNS_PER_QUERY_SET } from "./timer.ts";
 
 const ignore = await webgpuUnavailable() !== undefined;
@@ -267,16 +267,6 @@ Deno.test({
     });
   },
 });
-
-/** Replaces `navigator.gpu` while `body` runs. */
-async function withGpu(gpu: unknown, body: () => Promise<void>): Promise<void> {
-  Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true });
-  try {
-    await body();
-  } finally {
-    delete (navigator as { gpu?: unknown }).gpu;
-  }
-}
 
 Deno.test({
   name: "an adapter without timestamp-query gives no timer: time falls back to the enqueue clock",

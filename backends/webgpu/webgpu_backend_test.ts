@@ -11,7 +11,7 @@ import {
   UnsupportedError,
 } from "@mobileops/core";
 import { createWebGpuBackend } from "./mod.ts";
-import { webgpuUnavailable } from "./testing.ts";
+import { webgpuUnavailable, withGpu } from "./testing.ts";
 import { DISPATCHES_PER_SUBMIT } from "./webgpu_backend.ts";
 
 const ignore = await webgpuUnavailable() !== undefined;
@@ -20,16 +20,6 @@ function detail(backend: { memoryStats(): { detail?: Readonly<Record<string, num
   const figures = backend.memoryStats().detail;
   assert(figures !== undefined);
   return figures;
-}
-
-/** Replaces `navigator.gpu` while `body` runs. */
-async function withGpu(gpu: unknown, body: () => Promise<void>): Promise<void> {
-  Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true });
-  try {
-    await body();
-  } finally {
-    delete (navigator as { gpu?: unknown }).gpu;
-  }
 }
 
 /** Replaces `target[key]` with `replacement(original)` while `body` runs. */

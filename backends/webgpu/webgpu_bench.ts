@@ -17,13 +17,13 @@ import { randomFloat32, seededRandom } from "@mobileops/conformance";
 import {
   type Backend,
   conv2d,
-  depthwiseConv2d,
+  type Conv2dDescriptor,
   type KernelVariant,
   opCost,
-  pointwiseConv2d,
   type Tensor,
 } from "@mobileops/core";
-import { shufflenetV1 } from "@mobileops/models";
+import { inferGraphShapes } from "@mobileops/graph";
+import { mobilenetV1, shufflenetV1 } from "@mobileops/models";
 import { f32Conv3x3s2Wgsl } from "./kernels/f32-conv-3x3s2-wgsl.ts";
 import { createWebGpuBackend } from "./mod.ts";
 import { webgpuUnavailable } from "./testing.ts";
@@ -88,72 +88,47 @@ async function setUp(): Promise<Map<string, () => Promise<void>>> {
   return work;
 }
 
-/** MobileNet v1 1.0-224's depthwise layers (input side, channels, stride), each followed by a
- * pointwise layer to the next channel count. */
-const MOBILENET = [
-  [112, 32, 1, 64],
-  [112, 64, 2, 128],
-  [56, 128, 1, 128],
-  [56, 128, 2, 256],
-  [28, 256, 1, 256],
-  [28, 256, 2, 512],
-  ...Array.from({ length: 5 }, () => [14, 512, 1, 512] as const),
-  [14, 512, 2, 1024],
-  [7, 1024, 1, 1024],
-] as const;
-
-/** One layer of {@link MOBILENET}: its descriptor, input shape and name. */
-function mobilenetLayer(
-  kind: "depthwise" | "pointwise",
-  [side, c, stride, next]: typeof MOBILENET[number],
-) {
-  if (kind === "depthwise") {
+/**
+ * MobileNet v1 1.0-224's layers of one kind, taken from the model's own graph: each node's
+ * descriptor, random weights of its size, and its input shape.
+ */
+function mobilenetLayers(kind: "depthwise" | "pointwise") {
+  const { graph } = mobilenetV1({ alpha: 1, resolution: 224 });
+  const shapes = inferGraphShapes(graph);
+  return graph.nodes.filter((node) => node.name.endsWith(`.${kind}`)).map((node) => {
+    const shape = shapes.get(node.inputs[0])!;
+    const [, side, , c] = shape;
+    const descriptor = node.descriptor as Conv2dDescriptor;
     return {
-      name: `${side}×${side}×${c} s${stride}`,
-      shape: [1, side, side, c] as const,
-      descriptor: depthwiseConv2d({
-        channels: c,
-        kernel: 3,
-        stride,
-        padding: "same",
-        bias: true,
-        activation: "relu6",
-      }),
+      name: `${side}×${side}×${c}` +
+        (kind === "depthwise" ? ` s${descriptor.stride[0]}` : `→${descriptor.outChannels}`),
+      shape,
+      descriptor,
     };
-  }
-  const out = Math.ceil(side / stride);
-  return {
-    name: `${out}×${out}×${c}→${next}`,
-    shape: [1, out, out, c] as const,
-    descriptor: pointwiseConv2d({
-      inChannels: c,
-      outChannels: next,
-      bias: true,
-      activation: "relu6",
-    }),
-  };
+  });
 }
 
 /** Times MobileNet v1's 13 layers of one kind on the GPU clock, one run each per round. */
-async function mobilenetLayers(kind: "depthwise" | "pointwise", rounds: number) {
+async function timeMobilenetLayers(kind: "depthwise" | "pointwise", rounds: number) {
   using backend = await createWebGpuBackend();
   const random = seededRandom(4);
-  const layers = await Promise.all(MOBILENET.map(async (layer) => {
-    const { name, shape, descriptor } = mobilenetLayer(kind, layer);
-    const [, , , c] = shape;
-    const kernel = await backend.prepare(descriptor, {
-      filter: randomFloat32(
-        random,
-        descriptor.outChannels * (c / descriptor.groups) * descriptor.kernel[0] *
-          descriptor.kernel[1],
-      ),
-      bias: randomFloat32(random, descriptor.outChannels),
-    });
-    const x = backend.upload(randomFloat32(random, shape.reduce((a, b) => a * b)), shape);
-    const y = backend.run(kernel, [x]);
-    const flops = 2 * opCost(descriptor, [shape]).multiplyAdds;
-    return { name, kernel, x, y, flops };
-  }));
+  const layers = await Promise.all(
+    mobilenetLayers(kind).map(async ({ name, shape, descriptor }) => {
+      const c = shape[3];
+      const kernel = await backend.prepare(descriptor, {
+        filter: randomFloat32(
+          random,
+          descriptor.outChannels * (c / descriptor.groups) * descriptor.kernel[0] *
+            descriptor.kernel[1],
+        ),
+        bias: randomFloat32(random, descriptor.outChannels),
+      });
+      const x = backend.upload(randomFloat32(random, shape.reduce((a, b) => a * b)), shape);
+      const y = backend.run(kernel, [x]);
+      const flops = 2 * opCost(descriptor, [shape]).multiplyAdds;
+      return { name, kernel, x, y, flops };
+    }),
+  );
   const times = layers.map((): number[] => []);
   for (let round = 0; round < rounds + 3; round++) {
     const { clock, runs } = await backend.time(() => {
@@ -183,7 +158,7 @@ const reason = await webgpuUnavailable();
 if (reason !== undefined) {
   console.error(`SKIPPED: ${reason}`);
 } else if (import.meta.main && (Deno.args[0] === "depthwise" || Deno.args[0] === "pointwise")) {
-  await mobilenetLayers(Deno.args[0], Number(Deno.args[1] ?? "30"));
+  await timeMobilenetLayers(Deno.args[0], Number(Deno.args[1] ?? "30"));
 } else if (import.meta.main) {
   // Interleaved, in alternating order, so that the load of a shared machine falls on every
   // configuration alike; the per-round ratio to the first configuration pairs them up.
