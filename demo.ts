@@ -612,6 +612,10 @@ export interface BackendRun {
   readonly sameTop5AsFirst: boolean;
   /** One more run, layer by layer, when `--profile` names this backend. */
   readonly profile?: ModelProfile;
+  /** A GPU backend's adapter, as `capabilities.adapter` names it. */
+  readonly adapter?: string;
+  /** Whether that adapter runs on the CPU (`capabilities.softwareAdapter`). */
+  readonly softwareAdapter?: boolean;
 }
 
 /** What the demo found for one model. */
@@ -1374,6 +1378,10 @@ async function measure(
       sameTop5AsFirst: results.length === 0 ||
         best.every((entry, i) => entry.index === results[0].top5[i].index),
       ...(profile === undefined ? {} : { profile }),
+      ...(backend.capabilities.adapter === undefined ? {} : {
+        adapter: backend.capabilities.adapter,
+        softwareAdapter: backend.capabilities.softwareAdapter ?? false,
+      }),
     });
   }
   return {
@@ -1540,13 +1548,16 @@ function formatProfile(backend: string, profile: ModelProfile): string[] {
   const rows = profile.layers.map((layer) => [
     layer.node,
     layer.variant,
-    layer.ms.toFixed(3),
+    // On the device clock, 0 is a run that dispatched nothing (a shuffle folded into its reader).
+    profile.clock === "device" && layer.ms === 0 ? "no GPU work" : layer.ms.toFixed(3),
     layer.multiplyAdds > 0 ? layer.gflops.toFixed(2) : "",
     `${(100 * layer.ms / (profile.totalMs || 1)).toFixed(1)} %`,
     "█".repeat(longest > 0 ? Math.round(20 * layer.ms / longest) : 0),
   ]);
   return [
-    `${backend} per layer, one run (${CLOCKS[profile.clock]}): ${profile.totalMs.toFixed(2)} ms`,
+    `${backend} per layer, one run (${CLOCKS[profile.clock]}): ${
+      profile.totalMs.toFixed(2)
+    } ms in kernels (a timed run also counts upload, submission and read-back)`,
     ...aligned([
       ["  layer", "variant", "ms", "GFLOP/s", "share", ""],
       ...rows.map(([node, ...rest]) => [`  ${node}`, ...rest]),
@@ -1717,6 +1728,13 @@ export function formatDemoReport(report: DemoReport): string {
             ? ""
             : `, vs expected: ${run.maxAbsDiffToExpected.toExponential(2)}`) +
           (run.sameTop5AsFirst ? "" : " — TOP-5 DIFFERS"),
+        ...(run.adapter === undefined ? [] : [
+          `       adapter: ${run.adapter}${
+            run.softwareAdapter
+              ? " — a software adapter running on the CPU: its times say nothing about a GPU"
+              : ""
+          }`,
+        ]),
         `       top-5: ${
           run.top5.map((t) =>
             `${t.index}${t.label === undefined ? "" : ` ${t.label}`} (${

@@ -23,6 +23,7 @@
 
 import {
   type Backend,
+  type BackendCapabilities,
   type BackendImpl,
   BackendUnavailableError,
   defineBackend,
@@ -188,13 +189,7 @@ interface Check {
 class WebGpuBackendImpl
   implements BackendImpl<GpuTensor, WebGpuKernel, WebGpuContext>, WebGpuContext {
   readonly name = "webgpu";
-  readonly capabilities = {
-    device: "gpu",
-    simd: true,
-    relaxedSimd: false,
-    threads: 1,
-    asynchronous: true,
-  } as const;
+  readonly capabilities: BackendCapabilities;
   readonly variants = WEBGPU_VARIANTS;
   readonly context: WebGpuContext = this;
   readonly limits: PlanningLimits;
@@ -226,7 +221,20 @@ class WebGpuBackendImpl
   /** GPU timestamps per run; only where the device has `timestamp-query`. */
   declare readonly timer?: GpuRunTimer;
 
-  constructor(device: GPUDevice, limits: PlanningLimits, foldChannelShuffle: boolean) {
+  constructor(
+    device: GPUDevice,
+    limits: PlanningLimits,
+    foldChannelShuffle: boolean,
+    adapter: AdapterDescription,
+  ) {
+    this.capabilities = {
+      device: "gpu",
+      simd: true,
+      relaxedSimd: false,
+      threads: 1,
+      asynchronous: true,
+      ...adapter,
+    };
     this.#device = device;
     this.limits = limits;
     this.foldChannelShuffle = foldChannelShuffle;
@@ -815,6 +823,33 @@ function validateLimits(value: unknown): Partial<PlanningLimits> {
   return limits;
 }
 
+/** What the capabilities say of the adapter. */
+interface AdapterDescription {
+  readonly adapter?: string;
+  readonly softwareAdapter: boolean;
+}
+
+/** Drivers that implement WebGPU / Vulkan on the CPU, by the names they give. */
+const SOFTWARE_DRIVERS = /llvmpipe|lavapipe|swiftshader|software/i;
+
+/**
+ * The adapter's name from `GPUAdapterInfo` (description, else vendor and
+ * architecture), and whether it is a software adapter: WebGPU's
+ * `isFallbackAdapter` (on `info`, or on the adapter in older runtimes) or a
+ * name that says so.
+ */
+function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = (adapter as { info?: Partial<GPUAdapterInfo> }).info ?? {};
+  const name = info.description ||
+    [info.vendor, info.architecture, info.device].filter((part) => part).join(" ");
+  const fallback = info.isFallbackAdapter ??
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  return {
+    ...(name ? { adapter: name } : {}),
+    softwareAdapter: fallback || SOFTWARE_DRIVERS.test(name ?? ""),
+  };
+}
+
 /**
  * Creates the WebGPU backend: asks `navigator.gpu` for an adapter and a
  * device of its own (with the adapter's largest buffer, binding, workgroup
@@ -932,6 +967,7 @@ export async function createWebGpuBackend(options?: WebGpuBackendOptions): Promi
       device,
       { ...own, ...overrides },
       foldChannelShuffle ?? FOLD_CHANNEL_SHUFFLE,
+      describeAdapter(adapter),
     ),
   );
 }

@@ -318,3 +318,16 @@ Deno.test({
     assert(row.every((value) => value === 2 ** -16));
   },
 });
+
+Deno.test({
+  name: "capabilities name the adapter and say when it is a software one",
+  ignore,
+  async fn() {
+    using backend = await createWebGpuBackend();
+    const { adapter, softwareAdapter } = backend.capabilities;
+    assert.ok(adapter !== undefined && adapter.length > 0, "the adapter is named");
+    // CI's only adapter is lavapipe (llvmpipe); a machine with a GPU names its own.
+    if (/llvmpipe|swiftshader/i.test(adapter)) assert.equal(softwareAdapter, true);
+    assert.equal(typeof softwareAdapter, "boolean");
+  },
+});

@@ -38,6 +38,18 @@ export interface BackendCapabilities {
    * otherwise.
    */
   readonly threadsUnavailable?: string;
+  /**
+   * A GPU backend's adapter as the runtime names it (e.g. `"llvmpipe (LLVM
+   * 15.0.6, 256 bits)"`); absent on CPU backends or where the runtime says
+   * nothing.
+   */
+  readonly adapter?: string;
+  /**
+   * Whether that adapter is a software implementation running on the CPU
+   * (WebGPU's `GPUAdapterInfo.isFallbackAdapter`, or a driver known to be one:
+   * llvmpipe / lavapipe, SwiftShader): its timings say nothing about a GPU.
+   */
+  readonly softwareAdapter?: boolean;
   /** Whether `run` only enqueues work, so results are ready after `sync()` or `download()`. */
   readonly asynchronous: boolean;
 }
