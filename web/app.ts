@@ -111,10 +111,11 @@ async function wasmThreadsUnavailable(): Promise<string | undefined> {
 }
 
 function describeBackend(instance: Backend): string {
-  const { threads } = instance.capabilities;
-  return instance.name === "wasm"
-    ? `wasm, ${threads} thread${threads === 1 ? "" : "s"}`
-    : instance.name;
+  const { threads, adapter, softwareAdapter } = instance.capabilities;
+  if (instance.name === "wasm") return `wasm, ${threads} thread${threads === 1 ? "" : "s"}`;
+  if (adapter === undefined) return instance.name;
+  // A CPU posing as a GPU: say so next to every time measured on it.
+  return `${instance.name}, ${adapter}${softwareAdapter ? ": a software adapter on the CPU" : ""}`;
 }
 
 /** Jobs queued or running; the status says `busy` until none is left. */
