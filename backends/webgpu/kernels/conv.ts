@@ -12,9 +12,22 @@
 
 import type { Conv2dDescriptor, ConvWeights, OpGeometry } from "@mobileops/core";
 import type { GpuTensor } from "../buffers.ts";
-import type { Program, Step, UniformField, WebGpuContext, WebGpuKernel } from "../kernel.ts";
+import type {
+  Program,
+  ProgramSpec,
+  Step,
+  UniformField,
+  WebGpuContext,
+  WebGpuKernel,
+} from "../kernel.ts";
 import { channelSpan, windowSpan } from "./spans.ts";
-import { activationFields, activationValues } from "./wgsl.ts";
+import {
+  activationFields,
+  activationKind,
+  activationValues,
+  activationWgsl,
+  elementMain,
+} from "./wgsl.ts";
 
 /**
  * Reads of every convolution program: input, filter (`weight`: `filter` is
@@ -122,6 +135,45 @@ export function convStep(
         : binding === 1
         ? windowSpan(rows, start, end)
         : channelSpan(start, end, oc, binding === 2 ? perChannel : 1),
+  };
+}
+
+/**
+ * The program of a convolution computing one output per invocation (the
+ * plain variants): the convolution's bindings ({@link CONV_READS}) and
+ * uniforms ({@link convFields}, then `extraFields`), the activation's `act`,
+ * `unit` — the WGSL of `fn unit(u: u32)` and its helpers — and the
+ * element-wise entry point over `workgroupSize` invocations. Keyed by the
+ * activation's kind plus `keySuffix`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { perOutputConvSpec } from "./conv.ts";
+ * const spec = perOutputConvSpec("f32-toy-wgsl", "relu", 64, "fn unit(u: u32) {}");
+ * assert.equal(spec.key, "relu");
+ * assert.equal(spec.unitsPerWorkgroup, 64);
+ * assert.match(spec.body, /fn act\(/);
+ * ```
+ */
+export function perOutputConvSpec(
+  variant: string,
+  activation: Conv2dDescriptor["activation"],
+  workgroupSize: number,
+  unit: string,
+  keySuffix = "",
+  extraFields: readonly UniformField[] = [],
+): ProgramSpec {
+  return {
+    variant,
+    key: `${activationKind(activation)}${keySuffix}`,
+    reads: CONV_READS,
+    fields: [...convFields(activation), ...extraFields],
+    workgroupSize,
+    unitsPerWorkgroup: workgroupSize,
+    body: `${activationWgsl(activation)}
+${unit}
+${elementMain(workgroupSize)}`,
   };
 }
 

@@ -14,21 +14,17 @@
 
 import type { Activation } from "@mobileops/core";
 import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
-import { CONV_READS, convFields, convStep, convWeights, DECODE_WGSL, WINDOW_WGSL } from "./conv.ts";
-import { activationKind, activationWgsl, elementMain, elementWorkgroupSize } from "./wgsl.ts";
+import { convStep, convWeights, DECODE_WGSL, perOutputConvSpec, WINDOW_WGSL } from "./conv.ts";
+import { elementWorkgroupSize } from "./wgsl.ts";
 
 const NAME = "f32-conv-wgsl";
 
 function spec(activation: Activation, workgroupSize: number): ProgramSpec {
-  return {
-    variant: NAME,
-    key: activationKind(activation),
-    reads: CONV_READS,
-    fields: convFields(activation),
+  return perOutputConvSpec(
+    NAME,
+    activation,
     workgroupSize,
-    unitsPerWorkgroup: workgroupSize,
-    body: `${WINDOW_WGSL}
-${activationWgsl(activation)}
+    `${WINDOW_WGSL}
 fn unit(u: u32) {${DECODE_WGSL}
   let ky0 = first_tap(y0, p.dh);
   let ky1 = end_tap(y0, p.dh, p.kh, p.h);
@@ -48,9 +44,8 @@ fn unit(u: u32) {${DECODE_WGSL}
     }
   }
   store_y(u, act(acc));
-}
-${elementMain(workgroupSize)}`,
-  };
+}`,
+  );
 }
 
 /**

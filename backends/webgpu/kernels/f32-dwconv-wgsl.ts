@@ -13,32 +13,26 @@
 import { type Activation, convKind, type OpGeometry } from "@mobileops/core";
 import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
 import {
-  CONV_READS,
-  convFields,
   convStep,
   convWeights,
   DECODE_WGSL,
   foldsChannelShuffle,
+  perOutputConvSpec,
   SHUFFLED_CHANNEL_WGSL,
   type ShuffledReadKernel,
   WINDOW_WGSL,
 } from "./conv.ts";
-import { activationKind, activationWgsl, elementMain, elementWorkgroupSize } from "./wgsl.ts";
+import { elementWorkgroupSize } from "./wgsl.ts";
 
 const NAME = "f32-dwconv-wgsl";
 
 function spec(activation: Activation, workgroupSize: number, shuffled: boolean): ProgramSpec {
-  return {
-    variant: NAME,
-    key: `${activationKind(activation)}${shuffled ? "/shuffled" : ""}`,
-    reads: CONV_READS,
-    // sg: the groups of the shuffle read through.
-    fields: shuffled ? [...convFields(activation), ["sg", "u32"]] : convFields(activation),
+  return perOutputConvSpec(
+    NAME,
+    activation,
     workgroupSize,
-    unitsPerWorkgroup: workgroupSize,
     // For depthwise, og is the channel multiplier.
-    body: `${WINDOW_WGSL}${shuffled ? SHUFFLED_CHANNEL_WGSL : ""}
-${activationWgsl(activation)}
+    `${WINDOW_WGSL}${shuffled ? SHUFFLED_CHANNEL_WGSL : ""}
 fn unit(u: u32) {${DECODE_WGSL}
   let ky0 = first_tap(y0, p.dh);
   let ky1 = end_tap(y0, p.dh, p.kh, p.h);
@@ -56,9 +50,11 @@ fn unit(u: u32) {${DECODE_WGSL}
     }
   }
   store_y(u, act(acc));
-}
-${elementMain(workgroupSize)}`,
-  };
+}`,
+    shuffled ? "/shuffled" : "",
+    // sg: the groups of the shuffle read through.
+    shuffled ? [["sg", "u32"]] : [],
+  );
 }
 
 /**

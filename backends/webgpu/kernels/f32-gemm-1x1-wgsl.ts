@@ -9,21 +9,17 @@
 
 import type { Activation, Conv2dDescriptor } from "@mobileops/core";
 import type { ProgramSpec, WebGpuKernelVariant } from "../kernel.ts";
-import { CONV_READS, convFields, convStep, convWeights } from "./conv.ts";
-import { activationKind, activationWgsl, elementMain, elementWorkgroupSize } from "./wgsl.ts";
+import { convStep, convWeights, perOutputConvSpec } from "./conv.ts";
+import { elementWorkgroupSize } from "./wgsl.ts";
 
 const NAME = "f32-gemm-1x1-wgsl";
 
 function spec(activation: Activation, workgroupSize: number): ProgramSpec {
-  return {
-    variant: NAME,
-    key: activationKind(activation),
-    reads: CONV_READS,
-    fields: convFields(activation),
+  return perOutputConvSpec(
+    NAME,
+    activation,
     workgroupSize,
-    unitsPerWorkgroup: workgroupSize,
-    body: `${activationWgsl(activation)}
-fn unit(u: u32) {
+    `fn unit(u: u32) {
   let o = u % p.oc;
   let xi = (u / p.oc) * p.c + (o / p.og) * p.cg;
   let wi = o * p.cg;
@@ -32,9 +28,8 @@ fn unit(u: u32) {
     acc += load_x(xi + i) * load_weight(wi + i);
   }
   store_y(u, act(acc));
-}
-${elementMain(workgroupSize)}`,
-  };
+}`,
+  );
 }
 
 /**
